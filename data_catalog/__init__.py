@@ -1,0 +1,1 @@
+"""data_catalog: the data layer (describe, read, check, align, write)."""

@@ -1,0 +1,215 @@
+"""Read rasters into xarray (nodata interpreted here, once) and write COGs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from data_catalog.errors import InputError
+
+#: Nodata written for float rasters when none is given (the lowest float32).
+FLOAT_NODATA = float(np.finfo(np.float32).min)
+
+
+def read_raster(
+    path: str | Path,
+    *,
+    name: str,
+    categorical: bool = False,
+    units: str | None = None,
+    nodata: float | int | None = None,
+    chunks: int | dict[str, int] | bool | None = None,
+) -> xr.DataArray:
+    """Read a single-band raster; the one place where nodata is interpreted.
+
+    Parameters
+    ----------
+    path : path-like
+        Raster file readable by GDAL.
+    name : str
+        Layer name used in messages and as ``DataArray.name``.
+    categorical : bool
+        Class codes (land cover): keep integers, add a boolean ``valid`` coordinate.
+        Otherwise values become float with nodata set to NaN.
+    units : str, optional
+        Units of the values (UDUNITS style, e.g. ``"mm yr-1"``), stored in ``attrs["units"]``.
+    nodata : float or int, optional
+        Nodata value to use when the file declares none (the catalog's ``nodata``).
+    chunks : int, dict or bool, optional
+        Dask chunking; ``None`` reads eagerly into numpy.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("y", "x")`` with CRS and transform on ``.rio``. Float layers have NaN where
+        nodata was; integer layers keep their sentinel in ``attrs["nodata"]``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{name}: raster file not found: {path}")
+    try:
+        da = rioxarray.open_rasterio(
+            path, chunks=chunks, lock=False if chunks else None, masked=False
+        )
+    except Exception as exc:  # rasterio raises several error types
+        raise InputError(f"{name}: cannot open {path} as a raster ({exc})") from exc
+    assert isinstance(da, xr.DataArray)
+    if da.sizes.get("band", 1) != 1:
+        raise InputError(f"{name}: {path} has {da.sizes['band']} bands; one band is expected")
+    da = da.squeeze("band", drop=True)
+    file_nodata = da.rio.nodata
+    nd = file_nodata if file_nodata is not None else nodata
+    attrs: dict[str, Any] = {"long_name": name, "source_path": str(path)}
+    if units is not None:
+        attrs["units"] = units
+    if categorical:
+        da = _as_categorical(da, nd, name)
+    else:
+        da = _as_continuous(da, nd)
+    da.attrs = {**attrs, **({"nodata": nd} if categorical and nd is not None else {})}
+    da.encoding["_FillValue"] = nd
+    da.name = name
+    return da
+
+
+def _as_continuous(da: xr.DataArray, nodata: float | int | None) -> xr.DataArray:
+    if not np.issubdtype(da.dtype, np.floating):
+        da = da.astype(np.float64)
+    if nodata is None:
+        return da
+    if np.isnan(nodata):
+        return da
+    sentinel = np.asarray(nodata).astype(da.dtype)
+    return da.where(da != sentinel)
+
+
+def _as_categorical(da: xr.DataArray, nodata: float | int | None, name: str) -> xr.DataArray:
+    if np.issubdtype(da.dtype, np.floating):
+        values = da.values if da.chunks is None else None
+        if values is not None and np.any(np.isfinite(values) & (values != np.round(values))):
+            raise InputError(
+                f"{name}: class codes must be whole numbers but the raster holds fractions; "
+                "save land cover as an integer raster"
+            )
+    valid = da.notnull() if nodata is None else da != np.asarray(nodata).astype(da.dtype)
+    if np.issubdtype(da.dtype, np.floating):
+        valid = valid & da.notnull()
+    return da.assign_coords(valid=valid)
+
+
+def _fill_nodata(da: xr.DataArray, nodata: float | int | None) -> tuple[xr.DataArray, Any]:
+    if np.issubdtype(da.dtype, np.floating):
+        nd = FLOAT_NODATA if nodata is None else nodata
+        return da.fillna(nd), nd
+    if "valid" in da.coords:
+        if nodata is None:
+            nodata = da.attrs.get("nodata")
+        if nodata is None:
+            raise InputError(
+                f"{da.name}: integer raster with masked cells needs a nodata value to write"
+            )
+        return da.where(da.coords["valid"], nodata).astype(da.dtype), nodata
+    return da, nodata
+
+
+def write_cog(
+    da: xr.DataArray,
+    path: str | Path,
+    *,
+    nodata: float | int | None = None,
+    compress: str = "ZSTD",
+) -> Path:
+    """Write ``da`` as a Cloud-Optimized GeoTIFF, atomically.
+
+    The array is written block by block to a tiled temporary GeoTIFF beside the target, copied
+    to a COG (ZSTD, floating-point predictor 3 for floats, 2 for integers, GDAL threads on) and
+    moved into place with :func:`os.replace`, so a failed or interrupted write never leaves a
+    file that looks complete.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        2-D array with CRS and transform on ``.rio`` (numpy- or dask-backed).
+    path : path-like
+        Target ``.tif``.
+    nodata : float or int, optional
+        Value written for NaN / invalid cells (floats default to the lowest float32).
+    compress : str
+        GDAL compression codec.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    filled, nd = _fill_nodata(da, nodata)
+    dtype = np.dtype(filled.dtype)
+    if dtype == np.float64:
+        dtype = np.dtype(np.float32) if _fits_float32(filled) else dtype
+    predictor = 3 if np.issubdtype(dtype, np.floating) else 2
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.tif", dir=path.parent)
+    os.close(fd)
+    tmp_tiled = Path(tmp_name)
+    tmp_cog = tmp_tiled.with_suffix(".cog.tif")
+    try:
+        _write_tiled(filled, tmp_tiled, dtype=dtype, nodata=nd)
+        rasterio.shutil.copy(
+            tmp_tiled,
+            tmp_cog,
+            driver="COG",
+            compress=compress,
+            predictor=predictor,
+            num_threads="ALL_CPUS",
+            blocksize=512,
+            overviews="AUTO",
+        )
+        os.replace(tmp_cog, path)
+    finally:
+        for leftover in (tmp_tiled, tmp_cog):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return path
+
+
+def _fits_float32(da: xr.DataArray) -> bool:
+    """Float64 results are stored as float32 (7 significant digits) unless a caller opts out."""
+    return bool(da.attrs.get("store_float32", True))
+
+
+def _write_tiled(da: xr.DataArray, path: Path, *, dtype: np.dtype, nodata: Any) -> None:
+    rows, cols = da.sizes["y"], da.sizes["x"]
+    crs = da.rio.crs
+    profile = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": dtype.name,
+        "crs": crs,
+        "transform": da.rio.transform(),
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "BIGTIFF": "IF_SAFER",
+    }
+    step = 2048
+    with rasterio.open(path, "w", **profile) as dst:
+        if da.attrs.get("units"):
+            dst.update_tags(units=str(da.attrs["units"]))
+        if da.name is not None:
+            dst.set_band_description(1, str(da.name))
+        for r0 in range(0, rows, step):
+            block = np.asarray(da.isel(y=slice(r0, r0 + step)).values, dtype=dtype)
+            dst.write(block, 1, window=((r0, r0 + block.shape[0]), (0, cols)))
