@@ -217,41 +217,44 @@ def load_catalog(path: str | Path) -> Catalog:
     CatalogError
         Listing every schema problem of every entry at once.
     """
+    catalog, problems = _parse_catalog(path)
+    if problems or catalog is None:
+        raise CatalogError(problems)
+    return catalog
+
+
+def _parse_catalog(path: str | Path) -> tuple[Catalog | None, list[Problem]]:
+    """The catalog made of the entries that parse, and the problems of those that don't."""
     path = Path(path).resolve()
     if not path.exists():
-        raise CatalogError(
-            Problem(
-                "catalog",
-                "path",
-                f"catalog file not found: {path}",
-                "give the path of a catalog YAML file",
-            )
-        )
+        hint = "give the path of a catalog YAML file"
+        return None, [Problem("catalog", "path", f"catalog file not found: {path}", hint)]
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise CatalogError(Problem("catalog", "yaml", f"{path} is not valid YAML: {exc}")) from exc
+        return None, [
+            Problem("catalog", "yaml", f"{path} is not valid YAML: {exc}", "fix the syntax")
+        ]
     try:
         top = CatalogFile.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogError(_pydantic_problems("catalog", exc)) from exc
+        return None, _pydantic_problems("catalog", exc)
     entries, problems = _parse_entries(top.entries)
-    if top.reference_grid not in entries:
+    reference = entries.get(top.reference_grid)
+    if reference is None or reference.kind != "raster":
+        rasters = sorted(i for i, e in entries.items() if e.kind == "raster")
         problems.append(
             Problem(
                 "catalog",
                 "reference_grid",
                 f"{top.reference_grid!r} is not a valid raster entry",
-                f"name one of {sorted(i for i, e in entries.items() if e.kind == 'raster')}",
+                f"name one of {rasters}",
             )
         )
-    elif entries[top.reference_grid].kind != "raster":
-        problems.append(
-            Problem("catalog", "reference_grid", f"{top.reference_grid!r} is not a raster")
-        )
-    if problems:
-        raise CatalogError(problems)
-    return Catalog(path, top.name, top.reference_grid, entries, top.description, top.synthetic)
+        return None, problems
+    return Catalog(
+        path, top.name, top.reference_grid, entries, top.description, top.synthetic
+    ), problems
 
 
 def _parse_entries(raw: dict[str, dict[str, object]]) -> tuple[dict[str, Entry], list[Problem]]:
@@ -279,12 +282,14 @@ def _pydantic_problems(entry_id: str, exc: ValidationError) -> list[Problem]:
 
 
 def validate_catalog(path: str | Path) -> list[Problem]:
-    """Every problem of a catalog file: schema and data checks, all at once."""
-    try:
-        catalog = load_catalog(path)
-    except CatalogError as exc:
-        return exc.problems
-    return catalog.check()
+    """Every problem of a catalog file: schema and data checks, all at once.
+
+    Entries with schema problems are reported and skipped; all the others are checked.
+    """
+    catalog, problems = _parse_catalog(path)
+    if catalog is None:
+        return problems
+    return problems + catalog.check()
 
 
 def catalog_summary(catalog: Catalog) -> list[dict[str, object]]:

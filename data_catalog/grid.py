@@ -76,8 +76,8 @@ class Grid:
     def bounds(self) -> tuple[float, float, float, float]:
         """``(left, bottom, right, top)`` in CRS units."""
         rows, cols = self.shape
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (cols, rows)
+        left, top = self.transform @ (0, 0)
+        right, bottom = self.transform @ (cols, rows)
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
     @property

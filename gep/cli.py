@@ -67,7 +67,9 @@ def _print_summary(cat: Catalog) -> None:
 
 @app.command()
 def demo(
-    catalog: Path = typer.Option(None, help="Catalog to use instead of the embedded sample region."),
+    catalog: Path = typer.Option(
+        None, help="Catalog to use instead of the embedded sample region."
+    ),
 ) -> None:
     """Load and validate the embedded sample region (Beijing) and print its summary."""
     path = catalog or catalog_path()

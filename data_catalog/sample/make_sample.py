@@ -103,7 +103,9 @@ class Region:
         ys = top - CELL * (np.arange(rows) + 0.5)
         self.x, self.y = np.meshgrid(xs, ys)
         geoms = [(g, i + 1) for i, g in enumerate(self.districts.geometry)]
-        self.district_index = rasterize(geoms, out_shape=self.shape, transform=self.transform, fill=0)
+        self.district_index = rasterize(
+            geoms, out_shape=self.shape, transform=self.transform, fill=0
+        )
         self.inside = self.district_index > 0
 
     def km_from(self, lonlat: tuple[float, float]) -> np.ndarray:
@@ -147,8 +149,9 @@ def make_rivers(region: Region, dem: np.ndarray) -> np.ndarray:
     return upa > 800.0
 
 
-def ellipse_mask(region: Region, lonlat: tuple[float, float], axes_km: tuple[float, float],
-                 angle: float) -> np.ndarray:
+def ellipse_mask(
+    region: Region, lonlat: tuple[float, float], axes_km: tuple[float, float], angle: float
+) -> np.ndarray:
     """Cells inside a rotated ellipse."""
     cx, cy = to_utm(lonlat)
     t = np.deg2rad(angle)
@@ -187,8 +190,11 @@ def make_landcover_2015(region: Region, dem: np.ndarray, water: np.ndarray) -> n
 
 def _district_seats(region: Region) -> list[tuple[float, float]]:
     """Lon/lat of the representative point of each outer district (its seat, roughly)."""
-    outer = region.districts[~region.districts["adcode"].isin(
-        ["110101", "110102", "110105", "110106", "110107", "110108"])]
+    outer = region.districts[
+        ~region.districts["adcode"].isin(
+            ["110101", "110102", "110105", "110106", "110107", "110108"]
+        )
+    ]
     pts = outer.geometry.representative_point().to_crs("EPSG:4326")
     return [(p.x, p.y) for p in pts]
 
@@ -239,10 +245,26 @@ def make_eto(region: Region, dem: np.ndarray, year: int) -> np.ndarray:
 
 
 # Fu's ω by CLCD class for the synthetic actual ET (higher ω: more evaporation)
-FU_OMEGA = {CROP: 2.6, FOREST: 3.0, SHRUB: 2.5, GRASS: 2.2, WATER: 6.0, BARE: 1.4, BUILT: 1.5,
-            WETLAND: 4.0}
-KC = {CROP: 0.65, FOREST: 1.0, SHRUB: 0.8, GRASS: 0.65, WATER: 1.0, BARE: 0.5, BUILT: 0.3,
-      WETLAND: 1.1}
+FU_OMEGA = {
+    CROP: 2.6,
+    FOREST: 3.0,
+    SHRUB: 2.5,
+    GRASS: 2.2,
+    WATER: 6.0,
+    BARE: 1.4,
+    BUILT: 1.5,
+    WETLAND: 4.0,
+}
+KC = {
+    CROP: 0.65,
+    FOREST: 1.0,
+    SHRUB: 0.8,
+    GRASS: 0.65,
+    WATER: 1.0,
+    BARE: 0.5,
+    BUILT: 0.3,
+    WETLAND: 1.1,
+}
 
 
 def make_aet(lc: np.ndarray, precip: np.ndarray, eto: np.ndarray) -> np.ndarray:
@@ -261,8 +283,9 @@ def make_soil(region: Region, dem: np.ndarray) -> dict[str, np.ndarray]:
     n = smooth_noise(region.shape, 5, rng)
     depth = np.clip(2200.0 * np.exp(-slope / 12.0) + 150.0 * n, 200.0, 3000.0)
     pawc = np.clip(np.where(dem < 150, 0.17, 0.11) + 0.015 * n, 0.05, 0.25)
-    k = np.clip(np.where(dem < 150, 0.032, 0.026) + 0.003 * smooth_noise(region.shape, 8, rng),
-                0.015, 0.045)
+    k = np.clip(
+        np.where(dem < 150, 0.032, 0.026) + 0.003 * smooth_noise(region.shape, 8, rng), 0.015, 0.045
+    )
     return {"root_restricting_depth": depth, "plant_available_water": pawc, "erodibility": k}
 
 
@@ -271,8 +294,16 @@ def make_erosivity(precip: np.ndarray) -> np.ndarray:
     return 0.3 * precip**1.5
 
 
-NPP_BY_CLASS = {CROP: 430.0, FOREST: 560.0, SHRUB: 400.0, GRASS: 300.0, WATER: 40.0, BARE: 30.0,
-                BUILT: 90.0, WETLAND: 480.0}
+NPP_BY_CLASS = {
+    CROP: 430.0,
+    FOREST: 560.0,
+    SHRUB: 400.0,
+    GRASS: 300.0,
+    WATER: 40.0,
+    BARE: 30.0,
+    BUILT: 90.0,
+    WETLAND: 480.0,
+}
 
 
 def make_npp(region: Region, lc: np.ndarray, precip: np.ndarray, year: int) -> np.ndarray:
@@ -283,8 +314,16 @@ def make_npp(region: Region, lc: np.ndarray, precip: np.ndarray, year: int) -> n
     return base * scale * noise
 
 
-def write_raster(path: Path, data: np.ndarray, region: Region, *, nodata: float,
-                 dtype: str, units: str, description: str) -> None:
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    region: Region,
+    *,
+    nodata: float,
+    dtype: str,
+    units: str,
+    description: str,
+) -> None:
     """Tiled, ZSTD-compressed GeoTIFF with nodata outside Beijing."""
     out = np.where(region.inside, data, nodata).astype(dtype)
     if dtype.startswith("float"):
@@ -292,10 +331,22 @@ def write_raster(path: Path, data: np.ndarray, region: Region, *, nodata: float,
         predictor = 3
     else:
         predictor = 2
-    profile = dict(driver="GTiff", height=region.shape[0], width=region.shape[1], count=1,
-                   dtype=dtype, crs=CRS, transform=region.transform, nodata=nodata, tiled=True,
-                   blockxsize=256, blockysize=256, compress="ZSTD", zstd_level=15,
-                   predictor=predictor)
+    profile = dict(
+        driver="GTiff",
+        height=region.shape[0],
+        width=region.shape[1],
+        count=1,
+        dtype=dtype,
+        crs=CRS,
+        transform=region.transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="ZSTD",
+        zstd_level=15,
+        predictor=predictor,
+    )
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(out, 1)
         dst.update_tags(units=units, synthetic="true", source=SYNTHETIC)
@@ -315,9 +366,15 @@ def make_townships(region: Region) -> gpd.GeoDataFrame:
             seed = shapely.Point(seeds[i])
             cell = next(p for p in polys if p.covers(seed))
             geom = shapely.make_valid(cell.intersection(district.geometry))
-            rows.append({"town_code": town["town_code"], "town_name": town["town_name"],
-                         "district_code": district["adcode"], "district_name": district["name"],
-                         "geometry": geom})
+            rows.append(
+                {
+                    "town_code": town["town_code"],
+                    "town_name": town["town_name"],
+                    "district_code": district["adcode"],
+                    "district_name": district["name"],
+                    "geometry": geom,
+                }
+            )
     gdf = gpd.GeoDataFrame(rows, crs=CRS)
     gdf["geometry"] = gdf.geometry.apply(_polygonal)
     return gdf
@@ -339,13 +396,19 @@ def _seed_points(polygon: shapely.Geometry, n: int, rng: np.random.Generator) ->
     while len(points) < n:
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if prepared.contains(shapely.Point(x, y)) and all(
-                (x - px) ** 2 + (y - py) ** 2 > 600.0**2 for px, py in points):
+            (x - px) ** 2 + (y - py) ** 2 > 600.0**2 for px, py in points
+        ):
             points.append((x, y))
     return np.array(points)
 
 
-def unit_shares(region: Region, townships: gpd.GeoDataFrame, lc: np.ndarray,
-                dem: np.ndarray, protected: np.ndarray) -> pd.DataFrame:
+def unit_shares(
+    region: Region,
+    townships: gpd.GeoDataFrame,
+    lc: np.ndarray,
+    dem: np.ndarray,
+    protected: np.ndarray,
+) -> pd.DataFrame:
     """Per township: area, land-cover shares, red-line and protected area (km²)."""
     geoms = [(g, i + 1) for i, g in enumerate(townships.geometry)]
     zone = rasterize(geoms, out_shape=region.shape, transform=region.transform, fill=0)
@@ -358,24 +421,29 @@ def unit_shares(region: Region, townships: gpd.GeoDataFrame, lc: np.ndarray,
     red = np.bincount(zone.ravel(), weights=redline.ravel(), minlength=n)
     pro = np.bincount(zone.ravel(), weights=protected.ravel(), minlength=n)
     built = np.bincount(zone.ravel(), weights=(lc == BUILT).ravel(), minlength=n)
-    return pd.DataFrame({
-        "unit_id": townships["town_code"].to_numpy(),
-        "area_km2": count[1:] * cell_km2,
-        "natural_share": np.divide(nat[1:], np.maximum(count[1:], 1)),
-        "built_share": np.divide(built[1:], np.maximum(count[1:], 1)),
-        "redline_area_km2": red[1:] * cell_km2,
-        "nature_reserve_area_km2": pro[1:] * cell_km2,
-    })
+    return pd.DataFrame(
+        {
+            "unit_id": townships["town_code"].to_numpy(),
+            "area_km2": count[1:] * cell_km2,
+            "natural_share": np.divide(nat[1:], np.maximum(count[1:], 1)),
+            "built_share": np.divide(built[1:], np.maximum(count[1:], 1)),
+            "redline_area_km2": red[1:] * cell_km2,
+            "nature_reserve_area_km2": pro[1:] * cell_km2,
+        }
+    )
 
 
-def make_indicators(region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, np.ndarray],
-                    dem: np.ndarray) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def make_indicators(
+    region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, np.ndarray], dem: np.ndarray
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Unit indicator table (townships and districts, both years) and protected areas."""
     protected_geoms = []
     protected = np.zeros(region.shape, dtype=bool)
     for name, (lonlat, radius_km) in PROTECTED_LONLAT.items():
         cx, cy = to_utm(lonlat)
-        protected_geoms.append({"name": name, "geometry": shapely.Point(cx, cy).buffer(radius_km * 1000)})
+        protected_geoms.append(
+            {"name": name, "geometry": shapely.Point(cx, cy).buffer(radius_km * 1000)}
+        )
         protected |= region.km_from(lonlat) <= radius_km
     rng = rng_for("indicators")
     frames = []
@@ -388,7 +456,9 @@ def make_indicators(region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, 
         noise = rng.normal(0.0, 2.0, len(shares))
         shares["eco_quality_index"] = np.clip(30 + 55 * shares["natural_share"] + noise, 0, 100)
         density = 3000 + 22000 * shares["built_share"] ** 1.5
-        shares["population"] = np.round(shares["area_km2"] * density * (1 + 0.03 * (year - 2015) / 5))
+        shares["population"] = np.round(
+            shares["area_km2"] * density * (1 + 0.03 * (year - 2015) / 5)
+        )
         frames.append(shares)
     towns = pd.concat(frames, ignore_index=True)
     districts = _district_indicators(region, towns)
@@ -396,11 +466,22 @@ def make_indicators(region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, 
     out["eco_damaging_industry"] = 0
     flagged = out["unit_id"].isin(["110111", "110109"]) & (out["year"] == 2020)
     out.loc[flagged, "eco_damaging_industry"] = 1
-    cols = ["unit_id", "unit_name", "level", "parent_id", "year", "area_km2", "population",
-            "eco_quality_index", "redline_area_km2", "nature_reserve_area_km2",
-            "eco_damaging_industry"]
-    out = out[cols].round({"area_km2": 2, "eco_quality_index": 2, "redline_area_km2": 2,
-                           "nature_reserve_area_km2": 2})
+    cols = [
+        "unit_id",
+        "unit_name",
+        "level",
+        "parent_id",
+        "year",
+        "area_km2",
+        "population",
+        "eco_quality_index",
+        "redline_area_km2",
+        "nature_reserve_area_km2",
+        "eco_damaging_industry",
+    ]
+    out = out[cols].round(
+        {"area_km2": 2, "eco_quality_index": 2, "redline_area_km2": 2, "nature_reserve_area_km2": 2}
+    )
     return out, gpd.GeoDataFrame(protected_geoms, crs=CRS)
 
 
@@ -408,7 +489,8 @@ def _district_indicators(region: Region, towns: pd.DataFrame) -> pd.DataFrame:
     """District rows: sums of township areas and population, area-weighted eco-quality."""
     towns = towns.assign(eq_area=towns["eco_quality_index"] * towns["area_km2"])
     agg = towns.groupby(["parent_id", "year"], as_index=False)[
-        ["area_km2", "population", "redline_area_km2", "nature_reserve_area_km2", "eq_area"]].sum()
+        ["area_km2", "population", "redline_area_km2", "nature_reserve_area_km2", "eq_area"]
+    ].sum()
     agg["eco_quality_index"] = agg["eq_area"] / agg["area_km2"]
     names = dict(zip(region.districts["adcode"], region.districts["name"], strict=True))
     agg["unit_id"] = agg["parent_id"]
@@ -419,8 +501,11 @@ def _district_indicators(region: Region, towns: pd.DataFrame) -> pd.DataFrame:
 
 
 # GB 3838-2002 surface-water class limits (mg/L) for classes I..V (rivers; TP river limits)
-GB3838_LIMITS = {"cod_mg_l": (15, 15, 20, 30, 40), "nh3n_mg_l": (0.15, 0.5, 1.0, 1.5, 2.0),
-                 "tp_mg_l": (0.02, 0.1, 0.2, 0.3, 0.4)}
+GB3838_LIMITS = {
+    "cod_mg_l": (15, 15, 20, 30, 40),
+    "nh3n_mg_l": (0.15, 0.5, 1.0, 1.5, 2.0),
+    "tp_mg_l": (0.02, 0.1, 0.2, 0.3, 0.4),
+}
 SECTIONS = [  # (section id, river, district assessed, role, target class): synthetic
     ("S01", "潮白河", "110118", "outflow", 2),
     ("S02", "潮白河", "110113", "inflow", 3),
@@ -447,26 +532,37 @@ def water_class(row: pd.Series) -> int:
 def make_water_quality() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monitoring sections and monthly measurements (synthetic) for both years."""
     rng = rng_for("water")
-    sections = pd.DataFrame(SECTIONS, columns=["section_id", "river", "district_code", "role",
-                                               "target_class"])
+    sections = pd.DataFrame(
+        SECTIONS, columns=["section_id", "river", "district_code", "role", "target_class"]
+    )
     rows = []
     for sid, _, _, _, target in SECTIONS:
         for year in YEARS:
             for month in range(1, 13):
-                scale = [0.0, 0.8, 1.0, 1.2, 1.6, 2.0][target] * (1.0 + 0.25 * rng.standard_normal())
+                scale = [0.0, 0.8, 1.0, 1.2, 1.6, 2.0][target] * (
+                    1.0 + 0.25 * rng.standard_normal()
+                )
                 wet = 1.25 if month in (7, 8) else 1.0
                 trend = 0.9 if year == 2020 else 1.0
                 f = max(scale * wet * trend, 0.1)
-                rows.append({"section_id": sid, "year": year, "month": month,
-                             "cod_mg_l": round(12.0 * f, 2), "nh3n_mg_l": round(0.45 * f, 3),
-                             "tp_mg_l": round(0.09 * f, 3)})
+                rows.append(
+                    {
+                        "section_id": sid,
+                        "year": year,
+                        "month": month,
+                        "cod_mg_l": round(12.0 * f, 2),
+                        "nh3n_mg_l": round(0.45 * f, 3),
+                        "tp_mg_l": round(0.09 * f, 3),
+                    }
+                )
     monthly = pd.DataFrame(rows)
     monthly["water_class"] = monthly.apply(water_class, axis=1)
     return sections, monthly
 
 
-def make_gauges(region: Region, dem: np.ndarray, aets: dict[int, np.ndarray],
-                precips: dict[int, np.ndarray]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def make_gauges(
+    region: Region, dem: np.ndarray, aets: dict[int, np.ndarray], precips: dict[int, np.ndarray]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Four gauges on the synthetic rivers, their catchments and 'observed' annual runoff.
 
     The observations are the catchment mean of P − AET of the synthetic fields times a
@@ -488,18 +584,29 @@ def make_gauges(region: Region, dem: np.ndarray, aets: dict[int, np.ndarray],
         basins[basin] = len(chosen)
         if len(chosen) == 4:
             break
-    polys = [{"gauge_id": f"G{int(v)}", "geometry": shapely.geometry.shape(g)}
-             for g, v in shapes(basins, mask=basins > 0, transform=region.transform)]
+    polys = [
+        {"gauge_id": f"G{int(v)}", "geometry": shapely.geometry.shape(g)}
+        for g, v in shapes(basins, mask=basins > 0, transform=region.transform)
+    ]
     catchments = gpd.GeoDataFrame(polys, crs=CRS).dissolve("gauge_id", as_index=False)
     rows = []
     for i, (r, c) in enumerate(chosen, start=1):
         cells = basins == i
         for year in YEARS:
-            mm = float(np.mean(precips[year][cells] - aets[year][cells])) * (1 + 0.05 * rng.standard_normal())
-            rows.append({"gauge_id": f"G{i}", "x": region.x[r, c], "y": region.y[r, c],
-                         "year": year, "catchment_km2": round(cells.sum() * CELL * CELL / 1e6, 2),
-                         "observed_runoff_mm": round(mm, 1),
-                         "observed_runoff_m3": round(mm / 1000 * cells.sum() * CELL * CELL)})
+            mm = float(np.mean(precips[year][cells] - aets[year][cells])) * (
+                1 + 0.05 * rng.standard_normal()
+            )
+            rows.append(
+                {
+                    "gauge_id": f"G{i}",
+                    "x": region.x[r, c],
+                    "y": region.y[r, c],
+                    "year": year,
+                    "catchment_km2": round(cells.sum() * CELL * CELL / 1e6, 2),
+                    "observed_runoff_mm": round(mm, 1),
+                    "observed_runoff_m3": round(mm / 1000 * cells.sum() * CELL * CELL),
+                }
+            )
     return catchments, pd.DataFrame(rows)
 
 
@@ -510,21 +617,46 @@ def sample_parameters() -> pd.DataFrame:
     """
     from data_catalog.tables import builtin_parameter_tables, load_parameters
 
-    frames = [load_parameters(name) for name in builtin_parameter_tables()
-              if name != "runoff_coefficient_redline2017"]
+    frames = [
+        load_parameters(name)
+        for name in builtin_parameter_tables()
+        if name != "runoff_coefficient_redline2017"
+    ]
     table = pd.concat(frames, ignore_index=True)
     synthetic = {
-        ("forest", "c_above"): 10.2, ("forest", "c_below"): 4.33, ("shrub", "c_above"): 6.0,
-        ("shrub", "c_below"): 3.5, ("shrub", "c_soil"): 58.0, ("shrub", "c_dead"): 4.76,
-        ("grassland", "c_above"): 1.2, ("grassland", "c_below"): 4.5, ("grassland", "c_soil"): 55.0,
-        ("cropland", "c_above"): 3.0, ("cropland", "c_below"): 0.8, ("cropland", "c_soil"): 45.0,
-        ("wetland", "c_above"): 2.0, ("wetland", "c_below"): 3.0, ("wetland", "c_soil"): 90.0,
-        ("water", "c_above"): 0.0, ("water", "c_below"): 0.0, ("water", "c_soil"): 0.0,
-        ("built_up", "c_above"): 0.5, ("built_up", "c_below"): 0.1, ("built_up", "c_soil"): 20.0,
-        ("bare", "c_above"): 0.0, ("bare", "c_below"): 0.0, ("bare", "c_soil"): 10.0,
-        ("forest", "usle_c"): 0.006, ("shrub", "usle_c"): 0.02, ("grassland", "usle_c"): 0.04,
-        ("cropland", "usle_c"): 0.23, ("wetland", "usle_c"): 0.001, ("water", "usle_c"): 0.0,
-        ("built_up", "usle_c"): 0.01, ("wetland", "usle_p"): 1.0, ("shrub", "kc"): 0.8,
+        ("forest", "c_above"): 10.2,
+        ("forest", "c_below"): 4.33,
+        ("shrub", "c_above"): 6.0,
+        ("shrub", "c_below"): 3.5,
+        ("shrub", "c_soil"): 58.0,
+        ("shrub", "c_dead"): 4.76,
+        ("grassland", "c_above"): 1.2,
+        ("grassland", "c_below"): 4.5,
+        ("grassland", "c_soil"): 55.0,
+        ("cropland", "c_above"): 3.0,
+        ("cropland", "c_below"): 0.8,
+        ("cropland", "c_soil"): 45.0,
+        ("wetland", "c_above"): 2.0,
+        ("wetland", "c_below"): 3.0,
+        ("wetland", "c_soil"): 90.0,
+        ("water", "c_above"): 0.0,
+        ("water", "c_below"): 0.0,
+        ("water", "c_soil"): 0.0,
+        ("built_up", "c_above"): 0.5,
+        ("built_up", "c_below"): 0.1,
+        ("built_up", "c_soil"): 20.0,
+        ("bare", "c_above"): 0.0,
+        ("bare", "c_below"): 0.0,
+        ("bare", "c_soil"): 10.0,
+        ("forest", "usle_c"): 0.006,
+        ("shrub", "usle_c"): 0.02,
+        ("grassland", "usle_c"): 0.04,
+        ("cropland", "usle_c"): 0.23,
+        ("wetland", "usle_c"): 0.001,
+        ("water", "usle_c"): 0.0,
+        ("built_up", "usle_c"): 0.01,
+        ("wetland", "usle_p"): 1.0,
+        ("shrub", "kc"): 0.8,
         ("shrub", "root_depth"): 1000.0,
     }
     for (etype, param), value in synthetic.items():
@@ -532,7 +664,10 @@ def sample_parameters() -> pd.DataFrame:
         assert row.sum() == 1, (etype, param)
         assert table.loc[row, "value"].isna().all(), f"{etype}/{param} is sourced; keep it"
         table.loc[row, ["value", "source", "confidence"]] = [
-            value, SYNTHETIC + ": illustrative value for the demo, not data", "synthetic"]
+            value,
+            SYNTHETIC + ": illustrative value for the demo, not data",
+            "synthetic",
+        ]
     return table
 
 
@@ -547,31 +682,65 @@ def main() -> None:
         water |= ellipse_mask(region, *spec)
     lcs = {2015: make_landcover_2015(region, dem, water)}
     lcs[2020] = make_landcover_2020(region, lcs[2015], dem)
-    write_raster(raster_dir / "dem.tif", dem, region, nodata=FLOAT_NODATA, dtype="float32",
-                 units="m", description="elevation (synthetic)")
+    write_raster(
+        raster_dir / "dem.tif",
+        dem,
+        region,
+        nodata=FLOAT_NODATA,
+        dtype="float32",
+        units="m",
+        description="elevation (synthetic)",
+    )
     soil = make_soil(region, dem)
-    soil_units = {"root_restricting_depth": "mm", "plant_available_water": "1",
-                  "erodibility": "t ha h ha-1 MJ-1 mm-1"}
+    soil_units = {
+        "root_restricting_depth": "mm",
+        "plant_available_water": "1",
+        "erodibility": "t ha h ha-1 MJ-1 mm-1",
+    }
     for name, data in soil.items():
-        write_raster(raster_dir / f"{name}.tif", data, region, nodata=FLOAT_NODATA,
-                     dtype="float32", units=soil_units[name], description=f"{name} (synthetic)")
+        write_raster(
+            raster_dir / f"{name}.tif",
+            data,
+            region,
+            nodata=FLOAT_NODATA,
+            dtype="float32",
+            units=soil_units[name],
+            description=f"{name} (synthetic)",
+        )
     precips, aets = {}, {}
     for year in YEARS:
-        write_raster(raster_dir / f"landcover_{year}.tif", lcs[year], region,
-                     nodata=LANDCOVER_NODATA, dtype="uint8", units="class",
-                     description=f"land cover {year}, CLCD codes (synthetic)")
+        write_raster(
+            raster_dir / f"landcover_{year}.tif",
+            lcs[year],
+            region,
+            nodata=LANDCOVER_NODATA,
+            dtype="uint8",
+            units="class",
+            description=f"land cover {year}, CLCD codes (synthetic)",
+        )
         precips[year] = make_precipitation(region, dem, year)
         eto = make_eto(region, dem, year)
         aets[year] = make_aet(lcs[year], precips[year], eto)
-        fields = {"precipitation": (precips[year], "mm yr-1"),
-                  "reference_evapotranspiration": (eto, "mm yr-1"),
-                  "evapotranspiration": (aets[year], "mm yr-1"),
-                  "erosivity": (make_erosivity(precips[year]), "MJ mm ha-1 h-1 yr-1"),
-                  "net_primary_production": (make_npp(region, lcs[year], precips[year], year),
-                                             "g C m-2 yr-1")}
+        fields = {
+            "precipitation": (precips[year], "mm yr-1"),
+            "reference_evapotranspiration": (eto, "mm yr-1"),
+            "evapotranspiration": (aets[year], "mm yr-1"),
+            "erosivity": (make_erosivity(precips[year]), "MJ mm ha-1 h-1 yr-1"),
+            "net_primary_production": (
+                make_npp(region, lcs[year], precips[year], year),
+                "g C m-2 yr-1",
+            ),
+        }
         for name, (data, units) in fields.items():
-            write_raster(raster_dir / f"{name}_{year}.tif", data, region, nodata=FLOAT_NODATA,
-                         dtype="float32", units=units, description=f"{name} {year} (synthetic)")
+            write_raster(
+                raster_dir / f"{name}_{year}.tif",
+                data,
+                region,
+                nodata=FLOAT_NODATA,
+                dtype="float32",
+                units=units,
+                description=f"{name} {year} (synthetic)",
+            )
     vector_dir = HERE / "vectors"
     vector_dir.mkdir(exist_ok=True)
     townships = make_townships(region)
@@ -588,8 +757,13 @@ def main() -> None:
     _write_gpkg(catchments, vector_dir / "gauge_catchments.gpkg")
     runoff.to_csv(table_dir / "gauge_runoff.csv", index=False)
     sample_parameters().to_csv(table_dir / "parameters.csv", index=False)
-    summary = {str(y): {int(k): int(v) for k, v in zip(*np.unique(lcs[y][region.inside], return_counts=True), strict=True)}
-               for y in YEARS}
+    summary = {
+        str(y): {
+            int(k): int(v)
+            for k, v in zip(*np.unique(lcs[y][region.inside], return_counts=True), strict=True)
+        }
+        for y in YEARS
+    }
     (HERE / "landcover_counts.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 

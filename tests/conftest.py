@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny rasters and catalogs written into tmp folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+
+def write_tif(
+    path: Path,
+    data: np.ndarray,
+    *,
+    transform: Affine = Affine(30, 0, 400000, 0, -30, 4450000),
+    crs: str | None = "EPSG:32650",
+    nodata: float | None = -9999.0,
+) -> Path:
+    """Write a single-band GeoTIFF for a test."""
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": data.dtype.name,
+        "transform": transform,
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+@pytest.fixture
+def tif(tmp_path: Path):
+    """Factory writing GeoTIFFs into the test's tmp folder."""
+
+    def make(name: str, data: np.ndarray, **kwargs) -> Path:
+        return write_tif(tmp_path / name, data, **kwargs)
+
+    return make
