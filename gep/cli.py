@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -34,7 +35,7 @@ def _print_problems(path: Path, problems: list[Problem]) -> None:
 
 @app.command()
 def validate(
-    catalog: Path = typer.Argument(..., help="Catalog YAML file to check."),
+    catalog: Annotated[Path, typer.Argument(help="Catalog YAML file to check.")],
 ) -> None:
     """Check every entry of a catalog and report all problems at once (exit 1 if any)."""
     with console.status(f"checking {catalog} ..."):
@@ -67,9 +68,9 @@ def _print_summary(cat: Catalog) -> None:
 
 @app.command()
 def demo(
-    catalog: Path = typer.Option(
-        None, help="Catalog to use instead of the embedded sample region."
-    ),
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalog to use instead of the embedded sample region.")
+    ] = None,
 ) -> None:
     """Load and validate the embedded sample region (Beijing) and print its summary."""
     path = catalog or catalog_path()

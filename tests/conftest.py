@@ -9,12 +9,14 @@ import pytest
 import rasterio
 from affine import Affine
 
+UTM_30M = Affine(30, 0, 400000, 0, -30, 4450000)
+
 
 def write_tif(
     path: Path,
     data: np.ndarray,
     *,
-    transform: Affine = Affine(30, 0, 400000, 0, -30, 4450000),
+    transform: Affine = UTM_30M,
     crs: str | None = "EPSG:32650",
     nodata: float | None = -9999.0,
 ) -> Path:
