@@ -19,6 +19,7 @@ one per real code.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -663,11 +664,9 @@ def sample_parameters() -> pd.DataFrame:
         row = (table["ecosystem_type"] == etype) & (table["parameter"] == param)
         assert row.sum() == 1, (etype, param)
         assert table.loc[row, "value"].isna().all(), f"{etype}/{param} is sourced; keep it"
-        table.loc[row, ["value", "source", "confidence"]] = [
-            value,
-            SYNTHETIC + ": illustrative value for the demo, not data",
-            "synthetic",
-        ]
+        table.loc[row, "value"] = value
+        table.loc[row, "source"] = SYNTHETIC + ": illustrative value for the demo, not data"
+        table.loc[row, "confidence"] = "synthetic"
     return table
 
 
@@ -768,8 +767,10 @@ def main() -> None:
 
 
 def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Write a GeoPackage with a fixed timestamp, so reruns give identical bytes."""
     if path.exists():
         path.unlink()
+    os.environ["OGR_CURRENT_DATE"] = "2026-01-01T00:00:00.000Z"  # GDAL's GPKG timestamps
     gdf.to_file(path, driver="GPKG", engine="pyogrio")
 
 
