@@ -87,6 +87,37 @@ def demo(
 
 
 @app.command()
+def link(
+    config: Annotated[Path, typer.Argument(help="Linkage policy configuration (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default ./gep-link-output).")
+    ] = None,
+) -> None:
+    """Compensation coefficients and fund allocation from accounts and indicator tables."""
+    from linkage.errors import ConfigError, LinkageError
+    from linkage.run import SUMMARY_COLUMNS, run_link, summary_rows
+
+    try:
+        with console.status("linking GEP to compensation ..."):
+            result = run_link(config, out)
+    except ConfigError as exc:
+        err_console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    except LinkageError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from exc
+    console.print(result.summary)
+    table = Table(title="Allocation")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="right" if column != "unit" else "left")
+    for row in summary_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    for name, path in result.outputs.items():
+        console.print(f"wrote {name}: {path}")
+
+
+@app.command()
 def version() -> None:
     """Print the engine version."""
     console.print(f"gep {__version__}")

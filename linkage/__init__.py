@@ -1,0 +1,32 @@
+"""linkage: GEP-to-compensation policy layer (pure pandas/numpy).
+
+From an accounts table (constant-price GEP per unit and year) and policy indicator tables to
+compensation coefficients and a fund allocation that adds up to the budget in whole fen, with
+an audit line for every rule; plus two-way water compensation between districts, horizontal
+upstream–downstream agreements, the forest standard and a de-duplication ledger.
+
+Imports nothing geospatial and nothing from ``gep`` or ``data_catalog``.
+
+Entry point: :func:`linkage.run.run_link` (``gep link CONFIG``).
+"""
+
+from linkage.errors import (
+    ConfigError,
+    InfeasibleAllocationError,
+    InputTableError,
+    LinkageError,
+    Problem,
+)
+from linkage.run import LinkResult, compute_link, run_link, summary_rows
+
+__all__ = [
+    "ConfigError",
+    "InfeasibleAllocationError",
+    "InputTableError",
+    "LinkResult",
+    "LinkageError",
+    "Problem",
+    "compute_link",
+    "run_link",
+    "summary_rows",
+]

@@ -1,0 +1,389 @@
+"""Policy configuration: the YAML file, parsed and type-checked with pydantic.
+
+Every rule carries an ``id`` that shows up in error messages and in the audit trail of each
+allocation line. This module checks the *shape* of the file (types, allowed values, unknown
+keys); :mod:`linkage.validate` checks the meaning (weights sum as declared, indicators exist,
+units are present in every table) before anything is computed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from linkage.errors import ConfigError, Problem
+
+__all__ = [
+    "BASE_FACTORS",
+    "INDICATOR_KINDS",
+    "LinkConfig",
+    "load_config",
+]
+
+#: Indicator kinds the policy names (Beijing 2022 implementation opinions §(九), §(十九)).
+#: ``table``: values come from the indicator table; ``accounts``: computed from the accounts.
+INDICATOR_KINDS: dict[str, Literal["table", "accounts"]] = {
+    "eco_environment_quality": "table",
+    "water_quality": "table",
+    "air_quality": "table",
+    "green_low_carbon": "table",
+    "red_line_area": "table",
+    "nature_reserves": "table",
+    "biodiversity": "table",
+    "pollution_control_task": "table",
+    "demonstration_award": "table",
+    "eco_damaging_industry": "table",
+    "gep_density_constant": "accounts",
+    "gep_volume_change": "accounts",
+}
+
+#: Base factors and the base-factor table column each one reads.
+BASE_FACTORS: dict[str, str] = {
+    "area_km2": "area_km2",
+    "population": "population_persons",
+    "ecological_land_km2": "ecological_land_km2",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Model):
+    """A rule: anything with an id that appears in the audit trail."""
+
+    id: str = Field(min_length=1)
+
+
+class WeightedRule(Rule):
+    """A rule with named weights and their declared sum."""
+
+    weights_sum: float
+    weights: dict[str, float]
+
+
+class MinMax(_Model):
+    """Min–max against fixed reference bounds: ``s = clip((x - lower)/(upper - lower), 0, 1)``."""
+
+    method: Literal["min_max"]
+    lower: float
+    upper: float
+
+
+class Target(_Model):
+    """Distance to target: ``s = min(x/target, 1)`` (reversed: ``min(target/x, 1)``)."""
+
+    method: Literal["target"]
+    target: float
+
+
+class Rank(_Model):
+    """Mid-rank percentile against the base-year values of the stage's units (a fixed sample)."""
+
+    method: Literal["rank"]
+
+
+class Log(_Model):
+    """Min–max of ``ln x`` against fixed bounds ``ln lower``, ``ln upper``."""
+
+    method: Literal["log"]
+    lower: float
+    upper: float
+
+
+Normalisation = Annotated[MinMax | Target | Rank | Log, Field(discriminator="method")]
+
+
+class IndicatorSpec(Rule):
+    """One indicator: its kind, direction, measurement unit and normalisation."""
+
+    kind: str
+    direction: Literal["higher_is_better", "lower_is_better"]
+    value_unit: str
+    normalisation: Normalisation
+
+
+class BaseFactorRule(WeightedRule):
+    """Base factor ``F = sum_k f_k x_k / sum_j x_jk`` over area, population, ecological land."""
+
+
+class LevelRule(WeightedRule):
+    """Level score ``L = sum w_i s_i`` and its tilt ``1 + beta (L - reference_score)``."""
+
+    beta: float
+    reference_score: float
+
+
+class ImprovementRule(WeightedRule):
+    """Improvement score ``I = sum v_i clip(ds_i / full_credit_change_i, -1, 1)``, tilt ``1 + beta I``."""
+
+    beta: float
+    full_credit_change: dict[str, float]
+
+
+class GepRule(WeightedRule):
+    """GEP score ``G = sum g_i s_i`` over the GEP indicators and its tilt ``1 + beta G``."""
+
+    beta: float
+
+
+class ReverseLinkageRule(Rule):
+    """Reverse linkage: weight times ``1 - max_deduction_share (1 - s)`` of a damage indicator."""
+
+    indicator: str
+    max_deduction_share: float
+
+
+class BoundsRule(Rule):
+    """Floors and caps relative to last year's allocation."""
+
+    floor_ratio: float | None = None
+    cap_ratio: float | None = None
+
+
+class BudgetRule(Rule):
+    """The fund to split, in CNY (at most two decimals: it is settled in fen)."""
+
+    amount_cny: Decimal
+
+
+class EnvelopeRule(Rule):
+    """Share of each district's allocation passed on to its townships."""
+
+    share_of_district_allocation: float
+
+
+class StageConfig(Rule):
+    """Scoring and allocation rules of one stage (districts or townships)."""
+
+    base_factors: BaseFactorRule
+    level: LevelRule | None = None
+    improvement: ImprovementRule | None = None
+    gep: GepRule | None = None
+    reverse_linkage: ReverseLinkageRule | None = None
+    bounds: BoundsRule | None = None
+
+
+class DistrictStage(StageConfig):
+    """District stage: the budget and, optionally, the districts taking part."""
+
+    budget: BudgetRule
+    units: list[str] | None = None
+
+
+class TownshipStage(StageConfig):
+    """Township stage: each district's envelope split across its townships."""
+
+    envelope: EnvelopeRule
+
+
+class Policy(_Model):
+    """Identity of the policy run."""
+
+    id: str
+    title: str
+    year: int
+    base_year: int
+    source: str = ""
+
+
+class Inputs(_Model):
+    """Input tables (paths relative to the configuration file)."""
+
+    accounts: Path
+    base_factors: Path
+    indicators: Path | None = None
+    previous_allocation: Path | None = None
+    water_sections: Path | None = None
+    water_monthly: Path | None = None
+    horizontal_observations: Path | None = None
+    forest_areas: Path | None = None
+    ledger_claims: Path | None = None
+
+
+class GepIndicatorRule(Rule):
+    """Which services of the accounts count towards the GEP indicators (all if not given)."""
+
+    services: list[str] | None = None
+
+
+class AmountRule(Rule):
+    """A money amount per occurrence; ``None`` means the sourced default."""
+
+    amount_cny: Decimal | None = None
+
+
+class ImprovementPayRule(Rule):
+    """Two-way rule: payment per class better than target (a policy input, no default)."""
+
+    amount_per_class_cny: Decimal
+    payer: Literal["downstream", "municipal"]
+    require_no_worse_than_inflow: bool
+
+
+class WaterTwoWay(Rule):
+    """Two-way water compensation between districts per monitoring section and month."""
+
+    deterioration: AmountRule
+    no_worse_than_inflow: AmountRule
+    worse_than_class_v: AmountRule | None = None
+    improvement: ImprovementPayRule | None = None
+    pollutants: list[str] | None = None
+    months: list[int] = Field(default_factory=lambda: list(range(1, 13)))
+
+
+class QuantityRule(Rule):
+    """Horizontal: reward per m3 of inflow above the multi-year mean."""
+
+    mean_inflow_m3: float
+    reward_cny_per_m3: Decimal
+
+
+class NitrogenRule(Rule):
+    """Horizontal: reward per percentage point of total-nitrogen reduction below a baseline."""
+
+    baseline_tn_mg_per_l: float
+    reward_cny_per_percent: Decimal
+    mean: Literal["flow_weighted", "arithmetic"]
+
+
+class QualityFloorRule(Rule):
+    """Horizontal: deduction for each month the section misses its class."""
+
+    target_class: int
+    deduction_cny_per_month: Decimal
+
+
+class HorizontalAgreement(Rule):
+    """Upstream–downstream agreement (template after Miyun–Chaobai, Guanting–Yongding)."""
+
+    name: str
+    upstream_party: str
+    downstream_party: str
+    quantity: QuantityRule | None = None
+    nitrogen: NitrogenRule | None = None
+    quality: QualityFloorRule | None = None
+    prepayment: AmountRule
+    floor_at_zero: bool
+
+
+class ForestStandardRule(Rule):
+    """Forest standard adjusted by the growth of forest service value and carbon sink."""
+
+    current_cny_per_mu_yr: Decimal | None = None
+    review_base_year: int
+    value_services: list[str]
+    carbon_service: str
+    weights_sum: float
+    weights: dict[Literal["service_value", "carbon_sink"], float]
+
+
+class ForestConfig(Rule):
+    """Forest ecological compensation paid per eligible mu."""
+
+    programme: str
+    benefit: str = "forest_ecological_benefit"
+    standard: ForestStandardRule
+
+
+class LedgerConfig(Rule):
+    """De-duplication ledger: one benefit on one area in one year is paid by one programme."""
+
+    programme_priority: list[str]
+
+
+class LinkConfig(_Model):
+    """A complete linkage configuration."""
+
+    schema_version: Literal[1]
+    policy: Policy
+    inputs: Inputs
+    gep_indicators: GepIndicatorRule = GepIndicatorRule(id="gep_indicators")
+    indicators: list[IndicatorSpec]
+    districts: DistrictStage
+    townships: TownshipStage | None = None
+    water_two_way: WaterTwoWay | None = None
+    horizontal: list[HorizontalAgreement] = Field(default_factory=list)
+    forest: ForestConfig | None = None
+    ledger: LedgerConfig | None = None
+
+    def indicator(self, indicator_id: str) -> IndicatorSpec:
+        """Return the indicator declared with ``indicator_id``."""
+        for spec in self.indicators:
+            if spec.id == indicator_id:
+                return spec
+        raise KeyError(indicator_id)
+
+
+def _rule_id_at(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """Return the id of the innermost rule (a mapping with an ``id``) along ``loc``."""
+    rule_id = "config"
+    node = raw
+    for key in loc:
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            rule_id = node["id"]
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    if isinstance(node, dict) and isinstance(node.get("id"), str):
+        rule_id = node["id"]
+    return rule_id
+
+
+def _problems_from(error: ValidationError, raw: Any) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        where = ".".join(str(part) for part in loc) or "config"
+        found = item.get("input")
+        text = f"{item['msg']}" + (f"; found {found!r}" if not isinstance(found, dict) else "")
+        problems.append(
+            Problem(_rule_id_at(raw, loc), where, text, "see linkage/examples/policy.yaml")
+        )
+    return problems
+
+
+def load_config(path: Path) -> LinkConfig:
+    """Read and type-check a policy configuration; resolve input paths against its folder.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The YAML file.
+
+    Returns
+    -------
+    LinkConfig
+        The parsed configuration with absolute input paths.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, or does not have the expected shape; every
+        problem is listed with the id of the rule it belongs to.
+    """
+    if not path.is_file():
+        raise ConfigError(
+            Problem("config", str(path), "file not found", "give the path of a policy YAML file")
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(Problem("config", str(path), f"not valid YAML: {exc}")) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(Problem("config", str(path), "expected a mapping at the top level"))
+    try:
+        config = LinkConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc, raw)) from None
+    base = path.resolve().parent
+    resolved = {
+        name: (base / value if value is not None and not value.is_absolute() else value)
+        for name, value in config.inputs.model_dump().items()
+    }
+    return config.model_copy(update={"inputs": Inputs(**resolved)})

@@ -1,0 +1,297 @@
+"""Write ``allocation.csv``, ``allocation.xlsx``, ``allocation.json`` and its JSON schema.
+
+All four files are first written to temporary files in the target folder and only then moved
+into place with :func:`os.replace`, so a failure never leaves partial outputs behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from linkage.config import LinkConfig
+from linkage.defaults import sourced
+
+if TYPE_CHECKING:
+    from linkage.run import LinkResult
+
+__all__ = ["ALLOCATION_COLUMNS", "allocation_json", "allocation_schema", "write_outputs"]
+
+ALLOCATION_COLUMNS = (
+    "unit_id",
+    "unit_name",
+    "level",
+    "parent_id",
+    "year",
+    "stage",
+    "group_id",
+    "group_budget_fen",
+    "base_factor",
+    "level_tilt",
+    "improvement_tilt",
+    "gep_tilt",
+    "deduction_share",
+    "weight",
+    "effective_weight",
+    "proportional_fen",
+    "bounded_fen",
+    "bound",
+    "coefficient",
+    "amount_fen",
+    "amount_cny",
+    "township_envelope_fen",
+    "retained_fen",
+)
+_OPTIONAL_COLUMNS = ("previous_fen", "floor_fen", "cap_fen", "water_two_way_net_fen", "forest_fen")
+_LINE_FIELDS = (
+    "step",
+    "rule_id",
+    "description",
+    "coefficient",
+    "contribution_cny",
+    "running_total_cny",
+)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _clean(value.item())
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def allocation_table(result: LinkResult) -> pd.DataFrame:
+    """The per-unit result table written to ``allocation.csv`` and the ``result`` sheet."""
+    columns = list(ALLOCATION_COLUMNS) + [c for c in _OPTIONAL_COLUMNS if c in result.allocation]
+    return result.allocation[columns]
+
+
+def used_defaults(config: LinkConfig) -> list[dict[str, Any]]:
+    """Sourced default values the run relied on, with unit, price year and source."""
+    wanted: list[tuple[str, str]] = []
+    water = config.water_two_way
+    if water is not None and water.deterioration.amount_cny is None:
+        wanted.append(("water_two_way", "deterioration_cny_per_section_month_class"))
+    if water is not None and water.no_worse_than_inflow.amount_cny is None:
+        wanted.append(("water_two_way", "no_worse_than_inflow_cny_per_section_month_class"))
+    if config.forest is not None and config.forest.standard.current_cny_per_mu_yr is None:
+        wanted.append(("forest", "standard_cny_per_mu_yr"))
+    out = []
+    for section, key in wanted:
+        value = sourced(section, key)
+        out.append(
+            {
+                "name": f"{section}.{key}",
+                "value": value.value,
+                "unit": value.unit,
+                "price_year": value.price_year,
+                "source": value.source,
+            }
+        )
+    return out
+
+
+def _version() -> str:
+    try:
+        return metadata.version("gep")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def allocation_json(result: LinkResult) -> dict[str, Any]:
+    """The document written to ``allocation.json`` (see :func:`allocation_schema`)."""
+    config = result.config
+    budget = config.districts.budget
+    lines = result.audit.groupby(["stage", "unit_id"], sort=False)
+    units = []
+    for row in _records(allocation_table(result)):
+        unit_lines = lines.get_group((row["stage"], row["unit_id"]))
+        row["rule_lines"] = _records(unit_lines[list(_LINE_FIELDS)])
+        units.append(row)
+    return {
+        "schema_version": 1,
+        "policy": config.policy.model_dump(),
+        "budget": {
+            "rule_id": budget.id,
+            "amount_cny": str(budget.amount_cny),
+            "amount_fen": int(budget.amount_cny * 100),
+        },
+        "currency": "CNY",
+        "amount_units": "*_fen: integer fen (1 CNY = 100 fen); *_cny: CNY",
+        "units": units,
+        "programmes": {name: _records(frame) for name, frame in result.programmes.items()},
+        "defaults_used": used_defaults(config),
+        "generated_by": {"package": "gep (linkage)", "version": _version()},
+    }
+
+
+def allocation_schema() -> dict[str, Any]:
+    """JSON schema (draft 2020-12) of ``allocation.json``."""
+    number = {"type": ["number", "null"]}
+    line = {
+        "type": "object",
+        "required": list(_LINE_FIELDS),
+        "properties": {
+            "step": {"type": "integer", "minimum": 1},
+            "rule_id": {"type": "string"},
+            "description": {"type": "string"},
+            "coefficient": number,
+            "contribution_cny": {"type": "number"},
+            "running_total_cny": {"type": "number"},
+        },
+    }
+    unit_props: dict[str, Any] = {name: number for name in ALLOCATION_COLUMNS}
+    unit_props.update(
+        {
+            "unit_id": {"type": "string"},
+            "unit_name": {"type": "string"},
+            "level": {"enum": ["district", "township"]},
+            "parent_id": {"type": ["string", "null"]},
+            "year": {"type": "integer"},
+            "stage": {"enum": ["district", "township"]},
+            "group_id": {"type": "string"},
+            "bound": {"enum": ["", "floor", "cap"]},
+            "group_budget_fen": {"type": "integer", "minimum": 0},
+            "amount_fen": {"type": "integer", "minimum": 0},
+            "amount_cny": {"type": "number", "minimum": 0},
+            "rule_lines": {"type": "array", "items": line, "minItems": 1},
+        }
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://gep.example/linkage/allocation.schema.json",
+        "title": "gep linkage allocation",
+        "description": "Compensation allocation per unit with coefficients and rule lines; "
+        "the rule lines of a unit, added in order, give its amount.",
+        "type": "object",
+        "required": [
+            "schema_version",
+            "policy",
+            "budget",
+            "currency",
+            "units",
+            "programmes",
+            "defaults_used",
+            "generated_by",
+        ],
+        "properties": {
+            "schema_version": {"const": 1},
+            "policy": {"type": "object", "required": ["id", "year", "base_year"]},
+            "budget": {
+                "type": "object",
+                "required": ["rule_id", "amount_cny", "amount_fen"],
+                "properties": {"amount_fen": {"type": "integer", "minimum": 0}},
+            },
+            "currency": {"const": "CNY"},
+            "amount_units": {"type": "string"},
+            "units": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": unit_props,
+                    "required": ["unit_id", "stage", "coefficient", "amount_fen", "rule_lines"],
+                },
+            },
+            "programmes": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "object"}},
+            },
+            "defaults_used": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "value", "unit", "price_year", "source"],
+                },
+            },
+            "generated_by": {"type": "object"},
+        },
+    }
+
+
+def _rules_sheet(config: LinkConfig) -> pd.DataFrame:
+    flat = pd.json_normalize(json.loads(config.model_dump_json()), sep=".")
+    rows = [
+        (key, json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value)
+        for key, value in flat.iloc[0].items()
+    ]
+    return pd.DataFrame(rows, columns=["setting", "value"]).astype({"value": str})
+
+
+def _write_xlsx(result: LinkResult, path: Path) -> None:
+    sheets = {
+        "inputs": result.inputs,
+        "scores": result.scores,
+        "rule lines": result.audit,
+        "result": allocation_table(result),
+        "rules": _rules_sheet(result.config),
+        "defaults used": pd.DataFrame(used_defaults(result.config)),
+        **{name.replace("_", " "): frame for name, frame in result.programmes.items()},
+    }
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+
+
+def _write_json(document: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def write_outputs(result: LinkResult, out_dir: Path) -> dict[str, Path]:
+    """Write the four output files atomically.
+
+    Parameters
+    ----------
+    result : LinkResult
+        A computed result.
+    out_dir : pathlib.Path
+        Target folder (created if missing).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``csv``, ``xlsx``, ``json``, ``schema`` to the files written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, tuple[str, Callable[[Path], None]]] = {
+        "csv": ("allocation.csv", lambda p: allocation_table(result).to_csv(p, index=False)),
+        "xlsx": ("allocation.xlsx", lambda p: _write_xlsx(result, p)),
+        "json": ("allocation.json", lambda p: _write_json(allocation_json(result), p)),
+        "schema": ("allocation.schema.json", lambda p: _write_json(allocation_schema(), p)),
+    }
+    temporary: dict[str, Path] = {}
+    try:
+        for key, (name, write) in writers.items():
+            handle, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+            os.close(handle)
+            temporary[key] = Path(tmp)
+            write(temporary[key])
+    except BaseException:
+        for tmp_path in temporary.values():
+            tmp_path.unlink(missing_ok=True)
+        raise
+    final = {}
+    mode = _file_mode()
+    for key, (name, _) in writers.items():
+        final[key] = out_dir / name
+        temporary[key].chmod(mode)  # mkstemp creates 0600; give the usual umask mode
+        os.replace(temporary[key], final[key])
+    return final
+
+
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

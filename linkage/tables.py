@@ -1,0 +1,274 @@
+"""Input tables: the columns linkage consumes, declared once, and a reader that checks them.
+
+Every table is a CSV file; lines starting with ``#`` are comments (used for provenance
+headers). Columns not declared here are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from linkage.errors import Problem
+
+__all__ = ["TABLES", "Column", "TableSpec", "read_table"]
+
+Kind = Literal["str", "int", "float"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared column.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the CSV header.
+    kind : {"str", "int", "float"}
+        Expected type.
+    unit : str
+        Unit of the values (``""`` for identifiers and labels).
+    nullable : bool
+        Whether empty cells are allowed.
+    minimum : float or None
+        Smallest allowed value of a numeric column.
+    """
+
+    name: str
+    kind: Kind
+    unit: str = ""
+    nullable: bool = False
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns linkage consumes from one input table and its key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+
+def _s(name: str, *, nullable: bool = False) -> Column:
+    return Column(name, "str", nullable=nullable)
+
+
+def _i(name: str, *, minimum: float | None = None) -> Column:
+    return Column(name, "int", minimum=minimum)
+
+
+def _f(name: str, unit: str, *, minimum: float | None = None, nullable: bool = False) -> Column:
+    return Column(name, "float", unit, nullable, minimum)
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "accounts",
+            (
+                _s("unit_id"),
+                _s("unit_name"),
+                _s("level"),
+                _s("parent_id", nullable=True),
+                _i("year"),
+                _s("service"),
+                _f("quantity", "quantity_unit", nullable=True),
+                _s("quantity_unit", nullable=True),
+                _f("value_constant_cny", "CNY (constant prices of price_year)"),
+                _i("price_year"),
+            ),
+            ("unit_id", "year", "service", "component"),
+        ),
+        TableSpec(
+            "indicators",
+            (
+                _s("unit_id"),
+                _i("year"),
+                _s("indicator"),
+                _f("value", "value_unit"),
+                _s("value_unit"),
+            ),
+            ("unit_id", "year", "indicator"),
+        ),
+        TableSpec(
+            "base_factors",
+            (
+                _s("unit_id"),
+                _f("area_km2", "km2", minimum=0.0),
+                _f("population_persons", "persons", minimum=0.0),
+                _f("ecological_land_km2", "km2", minimum=0.0),
+            ),
+            ("unit_id",),
+        ),
+        TableSpec(
+            "previous_allocation",
+            (_s("unit_id"), _i("year"), _f("amount_cny", "CNY", minimum=0.0)),
+            ("unit_id", "year"),
+        ),
+        TableSpec(
+            "water_sections",
+            (
+                _s("section_id"),
+                _s("upstream_unit_id"),
+                _s("downstream_unit_id"),
+                _i("target_class", minimum=1),
+                _s("water_body"),
+            ),
+            ("section_id",),
+        ),
+        TableSpec(
+            "water_monthly",
+            (
+                _s("section_id"),
+                _i("year"),
+                _i("month", minimum=1),
+                _s("pollutant"),
+                _f("outflow_mg_per_l", "mg L-1", minimum=0.0),
+                _f("inflow_mg_per_l", "mg L-1", minimum=0.0, nullable=True),
+            ),
+            ("section_id", "year", "month", "pollutant"),
+        ),
+        TableSpec(
+            "horizontal_observations",
+            (
+                _s("agreement_id"),
+                _i("year"),
+                _i("month", minimum=1),
+                _f("inflow_m3", "m3 month-1", minimum=0.0),
+                _f("tn_mg_per_l", "mg L-1", minimum=0.0),
+                _i("water_class", minimum=1),
+            ),
+            ("agreement_id", "year", "month"),
+        ),
+        TableSpec(
+            "forest_areas",
+            (_s("unit_id"), _s("area_id"), _i("year"), _f("forest_area_mu", "mu", minimum=0.0)),
+            ("unit_id", "area_id", "year"),
+        ),
+        TableSpec(
+            "ledger_claims",
+            (
+                _s("unit_id"),
+                _s("area_id"),
+                _s("service"),
+                _i("year"),
+                _s("programme"),
+                _f("amount_cny", "CNY", minimum=0.0),
+            ),
+            ("unit_id", "area_id", "service", "year", "programme"),
+        ),
+    )
+}
+
+
+def _convert(
+    raw: pd.Series, column: Column, table: str, rule_id: str
+) -> tuple[pd.Series, list[Problem]]:
+    where = f"{table}.{column.name}"
+    text = raw.str.strip()
+    empty = text == ""
+    problems: list[Problem] = []
+    if empty.any() and not column.nullable:
+        problems.append(
+            Problem(
+                rule_id,
+                where,
+                f"{int(empty.sum())} empty cell(s), first in data row "
+                f"{int(empty.to_numpy().argmax()) + 1}",
+                "fill in every value",
+            )
+        )
+    if column.kind == "str":
+        return text, problems
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce")
+    bad = numbers.isna() & ~empty
+    if bad.any():
+        problems.append(
+            Problem(
+                rule_id,
+                where,
+                f"expected numbers ({column.unit or column.kind}), found {text[bad].iloc[0]!r}",
+                "write plain numbers without units or separators",
+            )
+        )
+    if column.kind == "int":
+        not_whole = numbers.notna() & (numbers % 1 != 0)
+        if not_whole.any():
+            problems.append(Problem(rule_id, where, "expected whole numbers", "remove decimals"))
+    if column.minimum is not None and (numbers < column.minimum).any():
+        problems.append(
+            Problem(
+                rule_id,
+                where,
+                f"values below {column.minimum} (found {numbers.min()})",
+                f"values must be >= {column.minimum} {column.unit}",
+            )
+        )
+    return numbers, problems
+
+
+def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read one input table and check its declared columns.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV file (``#`` starts a comment line).
+    spec : TableSpec
+        The declared columns.
+    rule_id : str
+        Id of the rule that needs the table (reported with every problem).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The declared columns, converted (numbers as float, ``int`` columns as int64 when
+        complete); empty when the table could not be read.
+    list of Problem
+        Everything wrong with the table, all at once.
+    """
+    if not path.is_file():
+        return pd.DataFrame(), [
+            Problem(
+                rule_id,
+                spec.name,
+                f"table file not found: {path}",
+                "fix the path in `inputs` (relative to the configuration file)",
+            )
+        ]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    missing = [c.name for c in spec.columns if c.name not in raw.columns]
+    if missing:
+        return pd.DataFrame(), [
+            Problem(
+                rule_id,
+                f"{spec.name}",
+                f"missing column(s) {missing}; found {list(raw.columns)}",
+                "add the columns: " + ", ".join(c.name for c in spec.columns),
+            )
+        ]
+    out = pd.DataFrame(index=raw.index)
+    problems: list[Problem] = []
+    for column in spec.columns:
+        out[column.name], found = _convert(raw[column.name], column, spec.name, rule_id)
+        problems.extend(found)
+        if column.kind == "int" and not found and out[column.name].notna().all():
+            out[column.name] = out[column.name].astype("int64")
+    key = [k for k in spec.key if k in raw.columns]
+    duplicated = raw.duplicated(subset=key, keep=False)
+    if duplicated.any():
+        first = raw.loc[duplicated, key].iloc[0].to_dict()
+        problems.append(
+            Problem(
+                rule_id,
+                f"{spec.name}.{'+'.join(key)}",
+                f"{int(duplicated.sum())} rows repeat a key, e.g. {first}",
+                "keep one row per key",
+            )
+        )
+    return out, problems
