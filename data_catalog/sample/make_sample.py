@@ -456,6 +456,7 @@ def make_indicators(
         shares["unit_name"] = townships["town_name"].to_numpy()
         noise = rng.normal(0.0, 2.0, len(shares))
         shares["eco_quality_index"] = np.clip(30 + 55 * shares["natural_share"] + noise, 0, 100)
+        shares["ecological_land_km2"] = shares["natural_share"] * shares["area_km2"]
         density = 3000 + 22000 * shares["built_share"] ** 1.5
         shares["population"] = np.round(
             shares["area_km2"] * density * (1 + 0.03 * (year - 2015) / 5)
@@ -464,9 +465,10 @@ def make_indicators(
     towns = pd.concat(frames, ignore_index=True)
     districts = _district_indicators(region, towns)
     out = pd.concat([districts, towns], ignore_index=True)
-    out["eco_damaging_industry"] = 0
-    flagged = out["unit_id"].isin(["110111", "110109"]) & (out["year"] == 2020)
-    out.loc[flagged, "eco_damaging_industry"] = 1
+    # share of value added from eco-damaging industries (%): synthetic, two districts rising
+    out["eco_damaging_industry_pct"] = np.round(rng.uniform(0.5, 3.0, len(out)), 2)
+    rising = out["unit_id"].str.startswith(("110111", "110109")) & (out["year"] == 2020)
+    out.loc[rising, "eco_damaging_industry_pct"] += 6.0
     cols = [
         "unit_id",
         "unit_name",
@@ -478,10 +480,17 @@ def make_indicators(
         "eco_quality_index",
         "redline_area_km2",
         "nature_reserve_area_km2",
-        "eco_damaging_industry",
+        "ecological_land_km2",
+        "eco_damaging_industry_pct",
     ]
     out = out[cols].round(
-        {"area_km2": 2, "eco_quality_index": 2, "redline_area_km2": 2, "nature_reserve_area_km2": 2}
+        {
+            "area_km2": 2,
+            "eco_quality_index": 2,
+            "redline_area_km2": 2,
+            "nature_reserve_area_km2": 2,
+            "ecological_land_km2": 2,
+        }
     )
     return out, gpd.GeoDataFrame(protected_geoms, crs=CRS)
 
@@ -490,7 +499,14 @@ def _district_indicators(region: Region, towns: pd.DataFrame) -> pd.DataFrame:
     """District rows: sums of township areas and population, area-weighted eco-quality."""
     towns = towns.assign(eq_area=towns["eco_quality_index"] * towns["area_km2"])
     agg = towns.groupby(["parent_id", "year"], as_index=False)[
-        ["area_km2", "population", "redline_area_km2", "nature_reserve_area_km2", "eq_area"]
+        [
+            "area_km2",
+            "population",
+            "redline_area_km2",
+            "nature_reserve_area_km2",
+            "ecological_land_km2",
+            "eq_area",
+        ]
     ].sum()
     agg["eco_quality_index"] = agg["eq_area"] / agg["area_km2"]
     names = dict(zip(region.districts["adcode"], region.districts["name"], strict=True))
@@ -503,38 +519,58 @@ def _district_indicators(region: Region, towns: pd.DataFrame) -> pd.DataFrame:
 
 # GB 3838-2002 surface-water class limits (mg/L) for classes I..V (rivers; TP river limits)
 GB3838_LIMITS = {
-    "cod_mg_l": (15, 15, 20, 30, 40),
-    "nh3n_mg_l": (0.15, 0.5, 1.0, 1.5, 2.0),
-    "tp_mg_l": (0.02, 0.1, 0.2, 0.3, 0.4),
+    "cod": (15, 15, 20, 30, 40),
+    "nh3_n": (0.15, 0.5, 1.0, 1.5, 2.0),
+    "tp": (0.02, 0.1, 0.2, 0.3, 0.4),
 }
-SECTIONS = [  # (section id, river, district assessed, role, target class): synthetic
-    ("S01", "潮白河", "110118", "outflow", 2),
-    ("S02", "潮白河", "110113", "inflow", 3),
-    ("S03", "潮白河", "110113", "outflow", 3),
-    ("S04", "永定河", "110109", "outflow", 3),
-    ("S05", "永定河", "110106", "outflow", 4),
-    ("S06", "北运河", "110114", "outflow", 4),
-    ("S07", "北运河", "110112", "inflow", 4),
-    ("S08", "北运河", "110112", "outflow", 5),
-    ("S09", "泃河", "110117", "outflow", 3),
-    ("S10", "拒马河", "110111", "outflow", 2),
+# (section id, river, upstream district, downstream district, target class): synthetic
+SECTIONS = [
+    ("S01", "潮白河", "110118", "110113", 2),
+    ("S02", "潮白河", "110113", "110112", 3),
+    ("S03", "永定河", "110109", "110107", 3),
+    ("S04", "永定河", "110107", "110106", 3),
+    ("S05", "北运河", "110114", "110105", 4),
+    ("S06", "北运河", "110105", "110112", 4),
+    ("S07", "泃河", "110117", "110113", 3),
+    ("S08", "妫水河", "110119", "110109", 3),
+    ("S09", "怀河", "110116", "110113", 3),
+    ("S10", "大石河", "110111", "110106", 4),
 ]
+HEADWATERS = {"S01", "S03", "S05", "S07", "S08", "S09", "S10"}  # no upstream section
+BASE_MG_L = {"cod": 12.0, "nh3_n": 0.45, "tp": 0.09}
 
 
-def water_class(row: pd.Series) -> int:
-    """GB 3838-2002 class (1–5, 6 = worse than V) as the worst class over COD, NH3-N and TP."""
+def water_class(concentrations: dict[str, float]) -> int:
+    """GB 3838-2002 class (1–5, 6 = worse than V): the worst class over COD, NH3-N and TP."""
     worst = 1
-    for column, limits in GB3838_LIMITS.items():
-        cls = next((i + 1 for i, lim in enumerate(limits) if row[column] <= lim), 6)
+    for pollutant, limits in GB3838_LIMITS.items():
+        cls = next((i + 1 for i, lim in enumerate(limits) if concentrations[pollutant] <= lim), 6)
         worst = max(worst, cls)
     return worst
 
 
 def make_water_quality() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Monitoring sections and monthly measurements (synthetic) for both years."""
+    """Cross-district sections and monthly outflow/inflow concentrations (synthetic).
+
+    Columns follow the linkage layer's two-way water compensation tables: sections
+    ``section_id, section_name, upstream_unit_id, downstream_unit_id, target_class,
+    water_body``; monthly ``section_id, year, month, pollutant, outflow_mg_per_l,
+    inflow_mg_per_l`` (inflow empty where the river rises in the upstream district).
+    """
     rng = rng_for("water")
     sections = pd.DataFrame(
-        SECTIONS, columns=["section_id", "river", "district_code", "role", "target_class"]
+        [
+            (sid, f"{river} {up}/{down} (synthetic)", up, down, target, "river")
+            for sid, river, up, down, target in SECTIONS
+        ],
+        columns=[
+            "section_id",
+            "section_name",
+            "upstream_unit_id",
+            "downstream_unit_id",
+            "target_class",
+            "water_body",
+        ],
     )
     rows = []
     for sid, _, _, _, target in SECTIONS:
@@ -545,20 +581,20 @@ def make_water_quality() -> tuple[pd.DataFrame, pd.DataFrame]:
                 )
                 wet = 1.25 if month in (7, 8) else 1.0
                 trend = 0.9 if year == 2020 else 1.0
-                f = max(scale * wet * trend, 0.1)
-                rows.append(
-                    {
-                        "section_id": sid,
-                        "year": year,
-                        "month": month,
-                        "cod_mg_l": round(12.0 * f, 2),
-                        "nh3n_mg_l": round(0.45 * f, 3),
-                        "tp_mg_l": round(0.09 * f, 3),
-                    }
-                )
-    monthly = pd.DataFrame(rows)
-    monthly["water_class"] = monthly.apply(water_class, axis=1)
-    return sections, monthly
+                f_out = max(scale * wet * trend, 0.1)
+                f_in = max(f_out * (1.0 + 0.15 * rng.standard_normal()), 0.1)
+                for pollutant, base in BASE_MG_L.items():
+                    rows.append(
+                        {
+                            "section_id": sid,
+                            "year": year,
+                            "month": month,
+                            "pollutant": pollutant,
+                            "outflow_mg_per_l": round(base * f_out, 3),
+                            "inflow_mg_per_l": None if sid in HEADWATERS else round(base * f_in, 3),
+                        }
+                    )
+    return sections, pd.DataFrame(rows)
 
 
 def make_gauges(
