@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import rasterio
+import rasterio.errors
 from rasterio.warp import transform_bounds
 
 from data_catalog.errors import GEPError, Problem, UnitError
@@ -288,7 +289,19 @@ def _check_codes(entry_id: str, scheme: str, codes: set[int]) -> list[Problem]:
 def check_raster(entry_id: str, entry: Entry, ctx: CheckContext) -> list[Problem]:
     """All checks of one raster entry."""
     problems = check_units(entry_id, entry)
-    with rasterio.open(ctx.path(entry)) as src:
+    try:
+        src = rasterio.open(ctx.path(entry))
+    except rasterio.errors.RasterioError as exc:
+        return [
+            *problems,
+            Problem(
+                entry_id,
+                "path",
+                f"cannot be opened as a raster ({exc})",
+                "replace it with a valid GeoTIFF (check the download)",
+            ),
+        ]
+    with src:
         crs, crs_problems = raster_crs(entry_id, entry, src)
         problems += crs_problems + check_nodata(entry_id, entry, src)
         nodata = src.nodata if src.nodata is not None else entry.nodata

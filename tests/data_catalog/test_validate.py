@@ -80,7 +80,9 @@ def faulty_catalog(tmp_path, tif):
         "dup": {"kind": "table", "path": "dup.csv", "key": "lucode"},
         "typo": {"kind": "raster", "path": "lc.tif", "colour": "red"},
         "nosource": {"kind": "raster", "path": "lc.tif"},
+        "corrupt": {"kind": "raster", "path": "corrupt.tif"},
     }
+    (tmp_path / "corrupt.tif").write_bytes(b"not a tiff")
     path = write_catalog(tmp_path, entries)
     text = path.read_text().replace("  nosource:\n    source: test fixture\n", "  nosource:\n")
     path.write_text(text)
@@ -93,6 +95,7 @@ EXPECTED = {
     ("dem", "crs"): "where metres are needed",
     ("nonodata", "nodata"): "nodata is undefined",
     ("nosource", "source"): "Field required",
+    ("corrupt", "path"): "cannot be opened as a raster",
     ("precipitation", "valid_range"): "fall outside",
     ("coarse", "resampling"): "does not match the reference grid",
     ("far", "path"): "does not overlap",
