@@ -79,12 +79,17 @@ def test_write_cog_is_atomic_on_failure(tif, tmp_path, monkeypatch):
     da = read_raster(tif("in.tif", np.ones((3, 3), dtype=np.float32)), name="x")
     target = tmp_path / "out" / "x.tif"
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("disk full")
+    real_write = rasters._write
 
-    monkeypatch.setattr(rasters.rasterio.shutil, "copy", boom)
+    def half_then_boom(da, path, **kwargs):
+        real_write(da, path, **kwargs)  # a complete-looking temporary file exists ...
+        raise RuntimeError("disk full")  # ... when the write fails
+
+    monkeypatch.setattr(rasters, "_write", half_then_boom)
     with pytest.raises(RuntimeError, match="disk full"):
         write_cog(da, target)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_cog(da.chunk(2), target)
     assert not target.exists()
     assert list(target.parent.iterdir()) == []  # no temporary file left behind
 
@@ -95,6 +100,16 @@ def test_write_cog_dask_backed(tif, tmp_path):
     assert isinstance(da.data, type(da.chunk(3).data))
     out = write_cog(da, tmp_path / "x.tif")
     np.testing.assert_array_equal(read_raster(out, name="x").values, data)
+    with rasterio.open(out) as src:
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+def test_overviews_on_request(tif, tmp_path):
+    da = read_raster(tif("in.tif", np.ones((1024, 1024), dtype=np.float32)), name="x")
+    with rasterio.open(write_cog(da, tmp_path / "plain.tif")) as src:
+        assert src.overviews(1) == []
+    with rasterio.open(write_cog(da, tmp_path / "ovr.tif", overviews=True)) as src:
+        assert src.overviews(1) == [2]  # down to one 512-pixel block
 
 
 def test_categorical_written_with_its_sentinel(tif, tmp_path):
