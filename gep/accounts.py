@@ -243,11 +243,17 @@ def check_hierarchy(
 
 
 def accounts_table(quantities: pd.DataFrame, valued: pd.DataFrame) -> pd.DataFrame:
-    """The tidy accounts table (``ACCOUNT_COLUMNS`` plus price details) from valued rows."""
+    """The tidy accounts table (``ACCOUNT_COLUMNS`` plus price details) from valued rows.
+
+    ``value = quantity × factor × price``: the factor (e.g. λ/ρ m³ t⁻¹, or the N content of
+    soil) and the price are kept beside each row so that every value can be recomputed.
+    """
     cols = [c for c in ACCOUNT_COLUMNS if c in valued.columns]
     extra = [
         c
         for c in (
+            "price_item",
+            "factor",
             "price_current_cny",
             "price_constant_cny",
             "price_unit",

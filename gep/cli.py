@@ -7,13 +7,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data_catalog.catalog import Catalog, catalog_summary, load_catalog, validate_catalog
-from data_catalog.errors import GEPError, Problem
-from data_catalog.sample import SYNTHETIC_NOTE, catalog_path
+from data_catalog.errors import CatalogError, GEPError, Problem
+from data_catalog.sample import SYNTHETIC_NOTE
 from gep import __version__
+from gep.config import RunConfig, demo_config_path, load_run_config
+from gep.run import STAGES, RunResult, execute
 from gep.summary import landcover_shares, unit_counts
+from gep.validate import is_run_config, validate_run
 
 app = typer.Typer(
     help="gep: GEP (gross ecosystem product) accounting and compensation linkage.",
@@ -35,11 +39,11 @@ def _print_problems(path: Path, problems: list[Problem]) -> None:
 
 @app.command()
 def validate(
-    catalog: Annotated[Path, typer.Argument(help="Catalog YAML file to check.")],
+    catalog: Annotated[Path, typer.Argument(help="Run configuration or catalog (YAML) to check.")],
 ) -> None:
-    """Check every entry of a catalog and report all problems at once (exit 1 if any)."""
+    """Check a run configuration or a catalog; report all problems at once (exit 1 if any)."""
     with console.status(f"checking {catalog} ..."):
-        problems = validate_catalog(catalog)
+        problems = validate_run(catalog) if is_run_config(catalog) else validate_catalog(catalog)
     if problems:
         _print_problems(catalog, problems)
         raise typer.Exit(code=1)
@@ -66,24 +70,134 @@ def _print_summary(cat: Catalog) -> None:
     console.print(unit_counts(cat))
 
 
+class _RichReporter:
+    """Stage and step progress on the console (a spinner with elapsed time per stage)."""
+
+    def __init__(self, progress: Progress, *, verbose: bool) -> None:
+        self.progress = progress
+        self.verbose = verbose
+        self.task: TaskID | None = None
+        self.total = progress.add_task("run", total=len(STAGES))
+
+    def stage(self, name: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=1, visible=self.verbose)
+            self.progress.advance(self.total)
+        self.task = self.progress.add_task(name, total=1)
+
+    def step(self, message: str) -> None:
+        if self.task is not None:
+            stage = self.progress.tasks[self.task].description.split(":")[0]
+            self.progress.update(self.task, description=f"{stage}: {message}")
+
+    def done(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=1, visible=self.verbose)
+        self.progress.update(self.total, completed=len(STAGES))
+
+
+def _fail(exc: GEPError) -> typer.Exit:
+    """Print one of our errors (all problems of a catalog) and return the exit to raise."""
+    if isinstance(exc, CatalogError):
+        _print_problems(Path("the catalog"), exc.problems)
+    else:
+        err_console.print(f"[red]error:[/red] {exc}")
+    err_console.print("[red]stopped before any output was written[/red]")
+    return typer.Exit(code=2)
+
+
+def _execute(config: RunConfig, out: Path, *, quiet: bool, verbose: bool) -> RunResult:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    with progress:
+        reporter = _RichReporter(progress, verbose=verbose)
+        try:
+            result = execute(config, out, reporter=reporter)
+        except GEPError as exc:
+            progress.stop()
+            raise _fail(exc) from exc
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print("[yellow]interrupted: no output folder was written[/yellow]")
+            raise typer.Exit(code=130) from None
+        reporter.done()
+    return result
+
+
+def _print_run(result: RunResult, *, quiet: bool) -> None:
+    if quiet:
+        console.print(f"{result.out}")
+        return
+    table = Table(title="GEP per district (10⁶ CNY yr⁻¹, constant prices) and allocation (10⁶ CNY)")
+    summary = result.summary
+    labels = {c: c.removesuffix("_cny").replace("_", " ") for c in summary.columns}
+    table.add_column("district")
+    numeric = [c for c in summary.columns if c.endswith("_cny")]
+    for column in numeric:
+        table.add_column(labels[column], justify="right")
+    for row in summary.to_dict("records"):
+        name = f"{row['unit_id']} {row['unit_name']}"
+        table.add_row(name, *(f"{row[c] / 1e6:,.1f}" for c in numeric))
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    seconds = sum(result.timings.values())
+    console.print(
+        f"[green]done in {seconds:.1f} s[/green]: outputs in {result.out} "
+        "(report.html, accounts.csv/.xlsx, units.gpkg, allocation.*, maps/, rasters/)"
+    )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: the config's `output`).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Keep every stage line.")
+    ] = False,
+) -> None:
+    """Run catalog → services → valuation → accounts → linkage → outputs."""
+    try:
+        cfg = load_run_config(config)
+    except GEPError as exc:
+        raise _fail(exc) from exc
+    target = out or cfg.resolve_output()
+    result = _execute(cfg, target, quiet=quiet, verbose=verbose)
+    _print_run(result, quiet=quiet)
+
+
 @app.command()
 def demo(
-    catalog: Annotated[
-        Path | None, typer.Option(help="Catalog to use instead of the embedded sample region.")
-    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("gep-demo-output"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the output folder.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Keep every stage line.")
+    ] = False,
 ) -> None:
-    """Load and validate the embedded sample region (Beijing) and print its summary."""
-    path = catalog or catalog_path()
-    with console.status("validating the sample region ..."):
-        problems = validate_catalog(path)
-    if problems:
-        _print_problems(path, problems)
-        raise typer.Exit(code=1)
-    cat = load_catalog(path)
-    _print_summary(cat)
-    if cat.synthetic:
+    """The whole pipeline on the embedded sample region (SYNTHETIC inputs), into ./gep-demo-output."""
+    cfg = load_run_config(demo_config_path())
+    if not quiet:
+        cat = load_catalog(cfg.catalog_file())
+        _print_summary(cat)
         console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/bold yellow]")
-    console.print("[green]Sample region loaded and validated: no problem found.[/green]")
+    result = _execute(cfg, out, quiet=quiet, verbose=verbose)
+    _print_run(result, quiet=quiet)
+    if not quiet:
+        console.print(f"[bold yellow]{SYNTHETIC_NOTE}[/bold yellow]")
 
 
 @app.command()
@@ -115,6 +229,32 @@ def link(
     console.print(table)
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
+
+
+@app.command()
+def invest(
+    model: Annotated[str, typer.Argument(help="carbon, annual_water_yield or sdr.")],
+    args_json: Annotated[Path, typer.Argument(help="InVEST args JSON or datastack .invs.json.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("gep-invest-output"),
+) -> None:
+    """Run gep's implementation of an InVEST model on InVEST-style inputs."""
+    from gep.invest import run_invest
+
+    try:
+        with console.status(f"{model} ...") as status:
+            summary = run_invest(model, args_json, out, progress=lambda m: status.update(m))
+    except GEPError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"{model}: totals ({out / 'summary.json'})")
+    table.add_column("total")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if isinstance(value, int | float):
+            table.add_row(key, f"{value:,.6g}")
+        elif isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
+            for sub_key, sub_value in value.items():
+                table.add_row(f"{key}[{sub_key}]", f"{sub_value:,.6g}")
+    console.print(table)
 
 
 @app.command()

@@ -41,7 +41,9 @@ def decompose(valued: pd.DataFrame) -> pd.DataFrame:
         chained ``volume_index_chained`` and ``price_index_chained`` since the first year.
     """
     df = valued.copy()
-    factor = df["factor"] if "factor" in df.columns else 1.0
+    if "factor" not in df.columns:
+        raise ValueError("decompose: the table needs the `factor` column of its components")
+    factor = df["factor"]
     df["q"] = df["quantity"] * factor
     df["p"] = df["price_current_cny"]
     years = sorted(df["year"].unique())

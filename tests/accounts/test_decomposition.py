@@ -20,6 +20,7 @@ def _rows(year, q_water, p_water, q_carbon, p_carbon, unit="A"):
             "component": "c",
             "quantity": q_water,
             "price_current_cny": p_water,
+            "factor": 1.0,
         },
         {
             "unit_id": unit,
@@ -28,6 +29,7 @@ def _rows(year, q_water, p_water, q_carbon, p_carbon, unit="A"):
             "component": "c",
             "quantity": q_carbon,
             "price_current_cny": p_carbon,
+            "factor": 1.0,
         },
     ]
 
@@ -44,6 +46,28 @@ def test_worked_example_two_components():
     assert out["price_effect_cny"] == pytest.approx(330)
     assert out["volume_index"] == pytest.approx(1.075)
     assert out["price_index"] == pytest.approx(1620 / 1290)
+
+
+def test_factor_converts_quantity_to_the_valued_unit():
+    # soil retained 1 000 t; N content 0.0037 → 3.7 t N at 875 CNY/t = 3 237.5 CNY in year 0;
+    # year 1: 1 200 t → 4.44 t N at 900 → 3 996; volume 875·0.74 = 647.5; price 4.44·25 = 111
+    rows = [
+        {
+            "unit_id": "A",
+            "year": y,
+            "service": "soil",
+            "component": "n",
+            "quantity": q,
+            "price_current_cny": p,
+            "factor": 0.0037,
+        }
+        for y, q, p in ((0, 1000.0, 875.0), (1, 1200.0, 900.0))
+    ]
+    out = decompose(pd.DataFrame(rows)).iloc[0]
+    assert out["value_from_cny"] == pytest.approx(3237.5)
+    assert out["value_to_cny"] == pytest.approx(3996.0)
+    assert out["volume_effect_cny"] == pytest.approx(647.5)
+    assert out["price_effect_cny"] == pytest.approx(111.0)
 
 
 def test_prices_alone_give_zero_volume_effect():
@@ -93,6 +117,7 @@ def test_effects_add_up_for_any_quantities_and_prices(components):
                 "component": "c",
                 "quantity": q0,
                 "price_current_cny": p0,
+                "factor": 1.0,
             }
         )
         rows.append(
@@ -103,6 +128,7 @@ def test_effects_add_up_for_any_quantities_and_prices(components):
                 "component": "c",
                 "quantity": q1,
                 "price_current_cny": p1,
+                "factor": 1.0,
             }
         )
     out = decompose(pd.DataFrame(rows)).iloc[0]

@@ -6,6 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gep.cli import app
@@ -45,3 +46,23 @@ def test_link_refuses_a_negative_budget_before_writing(tmp_path):
 def _negate_budget(text: str) -> str:
     assert 'amount_cny: "1000000000.00"' in text
     return text.replace('amount_cny: "1000000000.00"', 'amount_cny: "-1000000000.00"', 1)
+
+
+def test_invest_command_matches_the_stored_invest_totals(tmp_path):
+    case = Path(__file__).resolve().parent / "regression" / "peer" / "hills_30m"
+    out = tmp_path / "carbon"
+    result = CliRunner().invoke(
+        app,
+        ["invest", "carbon", str(case / "carbon.invs.json"), "--out", str(out)],
+        terminal_width=160,
+    )
+    assert result.exit_code == 0, result.output
+    ours = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    theirs = json.loads((case / "invest" / "carbon" / "totals.json").read_text(encoding="utf-8"))
+    assert ours["change_tC"] == pytest.approx(theirs["totals"]["change_tC"], rel=1e-6)
+
+
+def test_invest_command_refuses_an_unknown_model(tmp_path):
+    result = CliRunner().invoke(app, ["invest", "pollination", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert "pollination" in result.output

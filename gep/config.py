@@ -1,0 +1,114 @@
+"""Run configuration (YAML, validated with pydantic): what to compute on which catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data_catalog.errors import InputError
+from data_catalog.sample import catalog_path
+from gep.valuation import ValuationConfig
+
+SAMPLE = "sample"
+
+#: services the pipeline knows how to feed from a catalog
+PIPELINE_SERVICES = ("water_conservation", "water_yield", "carbon_nep", "soil_retention")
+
+
+class UnitLevelConfig(BaseModel):
+    """One level of accounting units: a vector entry of the catalog."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry: str
+    level: str
+    parent_id: str | None = Field(
+        default=None, description="parent id for every unit of this level (top level)"
+    )
+
+
+class PriceSources(BaseModel):
+    """Where prices and price indices come from: ``builtin`` or a CSV path (relative)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_prices: str = "builtin"
+    price_indices: str = "builtin"
+
+
+class RunConfig(BaseModel):
+    """A whole run: catalog, years, services and their parameters, valuation, units, output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    catalog: str = SAMPLE
+    years: list[int] = Field(min_length=1)
+    parameters: str = Field(description="catalog table entry with ecosystem-type parameters")
+    services: dict[str, dict[str, Any]]
+    units: list[UnitLevelConfig] = Field(min_length=1)
+    valuation: ValuationConfig
+    prices: PriceSources = PriceSources()
+    output: str = "gep-output"
+    linkage: str | None = None
+    synthetic_note: bool = True
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _known_services(self) -> RunConfig:
+        unknown = sorted(set(self.services) - set(PIPELINE_SERVICES))
+        if unknown:
+            raise ValueError(f"unknown services {unknown}; choose from {list(PIPELINE_SERVICES)}")
+        if self.valuation.base_year not in self.years and not self.years:
+            raise ValueError("years must not be empty")
+        return self
+
+    def catalog_file(self) -> Path:
+        """The catalog's path (``sample`` means the embedded sample region)."""
+        if self.catalog == SAMPLE:
+            return catalog_path()
+        return self._resolve(self.catalog)
+
+    def _resolve(self, value: str) -> Path:
+        p = Path(value)
+        if p.is_absolute() or self.path is None:
+            return p
+        return self.path.parent / p
+
+    def price_file(self, which: Literal["unit_prices", "price_indices"]) -> Path | None:
+        """Path of a price CSV, or None for the built-in table."""
+        value = getattr(self.prices, which)
+        return None if value == "builtin" else self._resolve(value)
+
+    def resolve_output(self) -> Path:
+        """The output folder named in the configuration (relative to the working directory)."""
+        return Path(self.output)
+
+    def linkage_file(self) -> Path | None:
+        """Path of the linkage policy configuration, if any."""
+        return None if self.linkage is None else self._resolve(self.linkage)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a run configuration; every problem in one error message."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"run configuration not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc})") from exc
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise InputError(f"{path}: invalid run configuration:\n" + "\n".join(lines)) from exc
+    return config.model_copy(update={"path": path.resolve()})
+
+
+def demo_config_path() -> Path:
+    """The shipped configuration of the demo on the sample region."""
+    return Path(__file__).resolve().parent / "configs" / "demo.yaml"

@@ -1,0 +1,748 @@
+"""Runners of the InVEST-compatible models: carbon, annual water yield, SDR.
+
+Each runner declares its InVEST args, a ``prepare`` step that checks and reads everything
+(raising before any computation) and an ``execute`` step that computes, writes the InVEST-named
+rasters into the staging folder and returns the summary. Helpers live in :mod:`gep.invest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import xarray as xr
+
+from data_catalog.vectors import read_vector
+from gep import units
+from gep.errors import InputError, TableError
+from gep.invest import (
+    Arg,
+    Frame,
+    Progress,
+    RasterLayer,
+    check_codes,
+    class_values,
+    common_frame,
+    raster_grid,
+    read_layer,
+    write_layer,
+)
+from gep.invest_tables import Column, read_invest_table
+from gep.kernels import carbon as carbon_kernels
+
+
+@dataclass(frozen=True)
+class Runner:
+    """An InVEST-compatible model: its args, a checking/reading step and a computing step."""
+
+    args: tuple[Arg, ...]
+    prepare: Callable[[dict[str, Any], Path, Callable[[str], None]], Any]
+    execute: Callable[[Any, Path], dict[str, Any]]
+
+
+def _table_codes(table: pd.DataFrame) -> np.ndarray:
+    return table.index.to_numpy(dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# carbon
+
+CARBON_ARGS = (
+    Arg("lulc_bas_path", "raster", about="baseline land-use/land-cover raster"),
+    Arg(
+        "carbon_pools_path",
+        "csv",
+        about="carbon pools table: lucode, c_above, c_below, c_soil, c_dead",
+    ),
+    Arg("calc_sequestration", "bool"),
+    Arg("lulc_alt_path", "raster", required="calc_sequestration", about="alternate LULC raster"),
+    Arg("do_valuation", "bool"),
+    Arg("lulc_bas_year", "integer", required="do_valuation", about="baseline year"),
+    Arg("lulc_alt_year", "integer", required="do_valuation", about="alternate year"),
+    Arg("price_per_metric_ton_of_c", "number", required="do_valuation", about="price per t C"),
+    Arg("discount_rate", "number", required="do_valuation", about="discount rate, %"),
+    Arg("rate_change", "number", required="do_valuation", about="annual price change, %"),
+)
+
+POOL_COLUMNS = tuple(Column(p, "t C ha-1") for p in ("c_above", "c_below", "c_soil", "c_dead"))
+
+
+@dataclass
+class CarbonInputs:
+    """Checked inputs of the carbon model."""
+
+    lulc: dict[str, xr.DataArray]
+    density: pd.Series
+    values: dict[str, Any]
+    frame: Frame
+    progress: Callable[[str], None]
+
+
+def prepare_carbon(
+    values: dict[str, Any], args_path: Path, progress: Callable[[str], None]
+) -> CarbonInputs:
+    """Check the carbon args, grids and pools table, and read both land-cover maps."""
+    scenarios = {"bas": values["lulc_bas_path"]}
+    if values["lulc_alt_path"] is not None and (
+        values["calc_sequestration"] or values["do_valuation"]
+    ):
+        scenarios["alt"] = values["lulc_alt_path"]
+    if values["do_valuation"]:
+        if "alt" not in scenarios:
+            raise InputError(
+                f"{args_path}: do_valuation needs calc_sequestration and lulc_alt_path"
+            )
+        if values["lulc_bas_year"] >= values["lulc_alt_year"]:
+            raise InputError(
+                f"{args_path}: lulc_alt_year ({values['lulc_alt_year']}) must be later than "
+                f"lulc_bas_year ({values['lulc_bas_year']}); swap or correct the years"
+            )
+    grids = {s: raster_grid(f"lulc_{s}_path", p) for s, p in scenarios.items()}
+    if "alt" in grids and not grids["alt"].matches(grids["bas"]):
+        raise InputError(
+            f"lulc_alt_path: grid (shape {grids['alt'].shape}, pixel {grids['alt'].res}, origin "
+            f"{grids['alt'].bounds[0]}, {grids['alt'].bounds[3]}) differs from lulc_bas_path "
+            f"({grids['bas'].shape}, {grids['bas'].res}, {grids['bas'].bounds[0]}, "
+            f"{grids['bas'].bounds[3]}); InVEST requires identical grids too. Align them, e.g. "
+            "gdalwarp -r mode -tap -te <bas extent> -tr <bas pixel size>"
+        )
+    frame = common_frame("bas", grids, scenarios)
+    table = read_invest_table(
+        values["carbon_pools_path"],
+        table="carbon pools table",
+        index="lucode",
+        columns=POOL_COLUMNS,
+    )
+    progress("reading land cover")
+    lulc = {}
+    for s, path in scenarios.items():
+        lulc[s] = read_layer(RasterLayer(s, path, f"lulc_{s}", categorical=True), frame)
+        check_codes(
+            lulc[s], _table_codes(table), table=values["carbon_pools_path"], raster=f"lulc_{s}_path"
+        )
+    # InVEST maps each pool to a float32 raster and adds the four in float32, left to right.
+    density = pd.Series(carbon_kernels.total_pool_density(table.to_numpy()), index=table.index)
+    return CarbonInputs(lulc, density, values, frame, progress)
+
+
+def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
+    """Compute storage, change and NPV as InVEST does (float32 per pixel, float64 totals).
+
+    Each raster is written and totalled, then released, to keep the peak memory down.
+    """
+    ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
+    codes = _table_codes(inputs.density.to_frame())
+    density = inputs.density.to_numpy()
+    template = inputs.lulc["bas"]
+    inputs.progress("computing carbon storage")
+    summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
+    base = class_values(inputs.lulc["bas"], codes, density, np.float32)
+    _write(template, base, out, "c_storage_bas", units.T_C_PER_HA)
+    summary["stock_base_tC"] = _total(base) * ha_per_px
+    if "alt" in inputs.lulc:
+        alt = class_values(inputs.lulc["alt"], codes, density, np.float32)
+        change = carbon_kernels.stock_change(base, alt)
+        del base
+        _write(template, alt, out, "c_storage_alt", units.T_C_PER_HA)
+        summary["stock_alt_tC"] = _total(alt) * ha_per_px
+        del alt
+        _write(template, change, out, "c_change_bas_alt", units.T_C_PER_HA)
+        summary.update(_change_summary(change, ha_per_px, inputs.values))
+        if inputs.values["do_valuation"]:
+            factor = _valuation(inputs.values)
+            npv = change * np.float32(factor)  # float32, as InVEST's raster_map
+            del change
+            _write(template, npv, out, "npv_alt", "currency ha-1")
+            summary["npv"] = _total(npv) * ha_per_px
+            summary["valuation"] = {
+                "valuation_factor_per_tC": factor,
+                **_valuation_args(inputs.values),
+            }
+    summary["units"].update({k: u for k, u in CARBON_UNITS.items() if k in summary})
+    summary["notes"] = CARBON_NOTES
+    return summary
+
+
+def _write(template: xr.DataArray, values: np.ndarray, out: Path, name: str, unit: str) -> None:
+    write_layer(template, values, out / f"{name}.tif", name=name, units=unit)
+
+
+CARBON_UNITS = {
+    "stock_base_tC": units.T_C,
+    "stock_alt_tC": units.T_C,
+    "change_tC": units.T_C,
+    "change_tCO2": units.T_CO2,
+    "change_tC_per_yr": units.T_C_PER_YR,
+    "change_tCO2_per_yr": units.T_CO2_PER_YR,
+    "change_tC_invest_convention": units.T_C,
+    "n_years": "yr",
+    "npv": "currency (price units of price_per_metric_ton_of_c)",
+}
+
+
+CARBON_NOTES = [
+    "Pixel densities are t C ha-1 (float32, as InVEST); totals are Σ density × pixel area / 10 000.",
+    "InVEST drops pixels whose change is exactly −1 t C/ha (its nodata); change_tC keeps them "
+    "(change_tC_invest_convention shows InVEST's figure when they exist).",
+    "InVEST's intermediate per-pool rasters are not written.",
+]
+
+
+def _total(values: np.ndarray) -> float:
+    return float(np.nansum(values, dtype=np.float64))
+
+
+def _change_summary(change: np.ndarray, ha_per_px: float, values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"change_tC": _total(change) * ha_per_px}
+    out["change_tCO2"] = out["change_tC"] * units.C_TO_CO2
+    # InVEST's nodata test is numpy.isclose(change, -1): |change + 1| <= 1e-8 + 1e-5·1
+    collide = np.abs(change + np.float32(1.0)) <= np.float32(1e-8 + 1e-5)
+    if collide.any():
+        out["change_tC_invest_convention"] = _total(np.where(collide, np.nan, change)) * ha_per_px
+        out["pixels_with_change_minus_one"] = int(collide.sum())
+    if values["lulc_bas_year"] is not None and values["lulc_alt_year"] is not None:
+        n = values["lulc_alt_year"] - values["lulc_bas_year"]
+        if n > 0:
+            out["n_years"] = n
+            out["change_tC_per_yr"] = float(carbon_kernels.annualise(out["change_tC"], n))
+            out["change_tCO2_per_yr"] = out["change_tC_per_yr"] * units.C_TO_CO2
+    return out
+
+
+def _valuation(values: dict[str, Any]) -> float:
+    return carbon_kernels.valuation_factor(
+        values["price_per_metric_ton_of_c"],
+        values["lulc_alt_year"] - values["lulc_bas_year"],
+        values["discount_rate"],
+        values["rate_change"],
+    )
+
+
+def _valuation_args(values: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "price_per_metric_ton_of_c",
+        "discount_rate",
+        "rate_change",
+        "lulc_bas_year",
+        "lulc_alt_year",
+    )
+    return {k: values[k] for k in keys}
+
+
+# ----------------------------------------------------------------------------------------------
+# annual water yield
+
+AWY_ARGS = (
+    Arg("lulc_path", "raster", about="land-use/land-cover raster"),
+    Arg("depth_to_root_rest_layer_path", "raster", about="root-restricting layer depth, mm"),
+    Arg("precipitation_path", "raster", about="annual precipitation, mm"),
+    Arg("pawc_path", "raster", about="plant available water content, 0–1"),
+    Arg("eto_path", "raster", about="annual reference evapotranspiration, mm"),
+    Arg("watersheds_path", "vector", about="watershed polygons with an integer field ws_id"),
+    Arg("sub_watersheds_path", "vector", required=False),
+    Arg("biophysical_table_path", "csv", about="lucode, lulc_veg, root_depth, kc"),
+    Arg("seasonality_constant", "number", minimum=0.0, exclusive=True, about="Z, typically 1–30"),
+    Arg("demand_table_path", "csv", required=False),
+    Arg("valuation_table_path", "csv", required=False),
+)
+
+AWY_RASTERS = (
+    ("precipitation_path", "precipitation", units.MM_PER_YR, (0.0, np.inf)),
+    ("eto_path", "reference_evapotranspiration", units.MM_PER_YR, (0.0, np.inf)),
+    ("depth_to_root_rest_layer_path", "root_restricting_depth", units.MM, (0.0, np.inf)),
+    ("pawc_path", "plant_available_water", units.DIMENSIONLESS, (0.0, 1.0)),
+)
+
+BIOPHYSICAL_COLUMNS = (
+    Column("lulc_veg", flag=True),
+    Column("root_depth", "mm", valid_range=(0.0, np.inf), nullable=True),
+    Column("kc", "1", valid_range=(0.0, np.inf)),
+)
+
+
+@dataclass
+class AWYInputs:
+    """Checked inputs of the annual water yield model."""
+
+    rasters: dict[str, xr.DataArray]
+    landcover: xr.DataArray
+    biophysical: pd.DataFrame
+    sheds: dict[str, tuple[gpd.GeoDataFrame, str]]
+    values: dict[str, Any]
+    frame: Frame
+    progress: Callable[[str], None]
+    demand: pd.DataFrame | None = None
+    valuation: pd.DataFrame | None = None
+
+
+def prepare_awy(
+    values: dict[str, Any], args_path: Path, progress: Callable[[str], None]
+) -> AWYInputs:
+    """Check the water-yield args, grids, watersheds and tables, and read the rasters."""
+    keys = ["lulc_path", *(k for k, *_ in AWY_RASTERS)]
+    grids = {k: raster_grid(k, values[k]) for k in keys}
+    crs = grids["lulc_path"].crs
+    sheds = {"watersheds": (_read_sheds(values["watersheds_path"], "ws_id", crs), "ws_id")}
+    if values["sub_watersheds_path"] is not None:
+        sheds["subwatersheds"] = (
+            _read_sheds(values["sub_watersheds_path"], "subws_id", crs),
+            "subws_id",
+        )
+    bbox = _bounds(sheds["watersheds"][0])
+    frame = common_frame("lulc_path", grids, {k: values[k] for k in keys}, bbox=bbox)
+    table = read_invest_table(
+        values["biophysical_table_path"],
+        table="biophysical table",
+        index="lucode",
+        columns=BIOPHYSICAL_COLUMNS,
+    )
+    blank = table.index[(table["lulc_veg"] == 1) & table["root_depth"].isna()].tolist()
+    if blank:
+        raise TableError(
+            f"biophysical table {values['biophysical_table_path']}: root_depth is blank for vegetated "
+            f"classes {blank} (lulc_veg = 1); give their root depth in mm"
+        )
+    progress("reading rasters")
+    landcover = read_layer(
+        RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True), frame
+    )
+    check_codes(
+        landcover, _table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
+    )
+    rasters = {
+        name: read_layer(RasterLayer(key, values[key], name, units=unit, valid_range=rng), frame)
+        for key, name, unit, rng in AWY_RASTERS
+    }
+    demand, valuation = _demand_tables(values, landcover, sheds["watersheds"][0])
+    return AWYInputs(rasters, landcover, table, sheds, values, frame, progress, demand, valuation)
+
+
+def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    return minx, miny, maxx, maxy
+
+
+def _read_sheds(path: Path, id_field: str, crs: Any) -> gpd.GeoDataFrame:
+    gdf = read_vector(path, name=id_field.replace("_id", "s"))
+    columns = {c.lower(): c for c in gdf.columns}
+    if id_field not in columns:
+        raise InputError(
+            f"{path}: expected the field '{id_field}' but did not find it (fields: {list(gdf.columns)}); "
+            "add an integer id field"
+        )
+    gdf = gdf.rename(columns={columns[id_field]: id_field})
+    ids = pd.to_numeric(gdf[id_field], errors="coerce")
+    if ids.isna().any() or (ids != ids.round()).any():
+        raise InputError(f"{path}: field '{id_field}' must hold integers on every feature")
+    if ids.duplicated().any():
+        raise InputError(
+            f"{path}: field '{id_field}' repeats {sorted(set(ids[ids.duplicated()].astype(int)))}; "
+            "ids must be unique to report one volume per watershed"
+        )
+    gdf[id_field] = ids.astype(np.int64)
+    if gdf.crs is not None and gdf.crs != crs:
+        gdf = gdf.to_crs(crs)  # InVEST requires one projection; reprojecting is harmless here
+    return gdf
+
+
+def _demand_tables(
+    values: dict[str, Any], landcover: xr.DataArray, watersheds: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Optional demand (m3 yr-1 per pixel by class) and hydropower valuation tables."""
+    demand = valuation = None
+    if values["demand_table_path"] is not None:
+        demand = read_invest_table(
+            values["demand_table_path"],
+            table="water demand table",
+            index="lucode",
+            columns=(Column("demand", "m3 yr-1"),),
+        )
+        check_codes(
+            landcover, _table_codes(demand), table=values["demand_table_path"], raster="lulc_path"
+        )
+    if values["valuation_table_path"] is not None:
+        if demand is None:
+            raise InputError(
+                "valuation_table_path needs demand_table_path (InVEST values realised supply)"
+            )
+        cols = ("efficiency", "fraction", "height", "kw_price", "cost", "time_span", "discount")
+        valuation = read_invest_table(
+            values["valuation_table_path"],
+            table="hydropower valuation table",
+            index="ws_id",
+            columns=tuple(Column(c) for c in cols),
+        )
+        missing = sorted(set(watersheds["ws_id"]) - set(valuation.index))
+        if missing:
+            raise TableError(
+                f"{values['valuation_table_path']}: ws_id {missing} missing; add a row per watershed"
+            )
+    return demand, valuation
+
+
+def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
+    """Compute water yield with the ``water_yield`` service; zonal volumes per watershed."""
+    from gep.services import water_yield
+    from gep.services.spec import ServiceInputs
+
+    table = inputs.biophysical.rename(columns={"lulc_veg": "vegetated"})
+    service_inputs = ServiceInputs.build(
+        water_yield.SPEC,
+        inputs.frame.grid,
+        rasters={**inputs.rasters, "landcover": inputs.landcover},
+        tables={"biophysical": table},
+        params={"seasonality": inputs.values["seasonality_constant"]},
+    )
+    inputs.progress("computing water yield")
+    ds = water_yield.compute(service_inputs)
+    del service_inputs
+    for name in ("reference_evapotranspiration", "root_restricting_depth", "plant_available_water"):
+        inputs.rasters.pop(name)  # no longer needed: keep the peak memory down
+    template = inputs.rasters["precipitation"]
+    arrays: dict[str, np.ndarray] = {}
+    for name, var in AWY_OUTPUTS.items():
+        arrays[name] = np.asarray(ds[var].values)
+        write_layer(
+            template,
+            arrays[name],
+            out / "per_pixel" / f"{name}.tif",
+            name=name,
+            units=ds[var].attrs["units"],
+        )
+    del ds
+    inputs.progress("watershed totals")
+    demand = _demand_raster(inputs)
+    summary: dict[str, Any] = {
+        "units": {
+            "wyield_volume_m3": units.M3_PER_YR,
+            "wyield_volume_pixel_sum_m3": units.M3_PER_YR,
+            "watersheds": units.M3_PER_YR,
+            "watersheds_pixel_sum_m3": units.M3_PER_YR,
+        },
+        "wyield_volume_pixel_sum_m3": _total(arrays["wyield_volume_m3"]),
+        "pixel_area_m2": inputs.frame.pixel_area_m2,
+    }
+    for label, (gdf, id_field) in inputs.sheds.items():
+        details = _shed_stats(
+            gdf, id_field, inputs.frame, arrays, inputs.rasters["precipitation"].values, demand
+        )
+        if label == "watersheds" and inputs.valuation is not None:
+            _hydropower(details, inputs.valuation)
+        summary[label] = {k: d["wyield_vol"] for k, d in details.items()}
+        summary[f"{label}_pixel_sum_m3"] = {k: d["wyield_pixel_sum_m3"] for k, d in details.items()}
+        summary[f"{label}_details"] = details
+    summary["wyield_volume_m3"] = float(
+        sum(v for v in summary["watersheds"].values() if v is not None)
+    )
+    summary["notes"] = AWY_NOTES
+    return summary
+
+
+#: InVEST per-pixel raster name (plus our volume raster) → water_yield service output.
+AWY_OUTPUTS = {
+    "fractp": "aet_fraction",
+    "aet": "actual_evapotranspiration",
+    "wyield": "water_yield_depth",
+    "wyield_volume_m3": "water_yield",
+}
+
+AWY_NOTES = [
+    "wyield_volume_m3: Σ over watersheds of InVEST's wyield_vol; wyield_volume_pixel_sum_m3: Σ "
+    "pixel volumes over every valid pixel of the analysis area.",
+    "watersheds: InVEST's wyield_vol = mean valid-pixel yield (mm) × polygon area (m2) / 1000 (m3 yr-1).",
+    "watersheds_pixel_sum_m3: Σ pixel yield × cell area / 1000 over pixels whose centre is in the "
+    "polygon; the accounting form when polygons and pixels do not match.",
+    "Polygons are rasterised at pixel centres (as pygeoprocessing.zonal_statistics); a polygon "
+    "that holds no pixel centre uses every pixel it touches.",
+    "Hydropower NPV with a 0 % discount rate: InVEST returns 0 (its dsum stays 0); we use the "
+    "limit dsum = time_span.",
+]
+
+
+def _demand_raster(inputs: AWYInputs) -> np.ndarray | None:
+    demand = inputs.demand
+    if demand is None:
+        return None
+    return class_values(
+        inputs.landcover, _table_codes(demand), demand["demand"].to_numpy(), np.float64
+    )
+
+
+def _feature_mask(geom: Any, frame: Frame) -> tuple[tuple[slice, slice], np.ndarray]:
+    """Window of the grid around ``geom`` and the pixel-centre mask of ``geom`` in it."""
+    grid = frame.grid
+    rows, cols = grid.shape
+    resx, resy = grid.res
+    left, _, _, top = grid.bounds
+    minx, miny, maxx, maxy = geom.bounds
+    c0 = min(max(int(np.floor((minx - left) / resx)), 0), cols)
+    c1 = min(max(int(np.ceil((maxx - left) / resx)), c0), cols)
+    r0 = min(max(int(np.floor((top - maxy) / resy)), 0), rows)
+    r1 = min(max(int(np.ceil((top - miny) / resy)), r0), rows)
+    shape = (r1 - r0, c1 - c0)
+    if 0 in shape:
+        return (slice(0, 0), slice(0, 0)), np.zeros((0, 0), dtype=bool)
+    transform = grid.transform @ grid.transform.translation(c0, r0)
+    mask = rasterio.features.geometry_mask([geom], shape, transform, invert=True)
+    if not mask.any():
+        mask = rasterio.features.geometry_mask(
+            [geom], shape, transform, invert=True, all_touched=True
+        )
+    return (slice(r0, r1), slice(c0, c1)), mask
+
+
+def _shed_stats(
+    gdf: gpd.GeoDataFrame,
+    id_field: str,
+    frame: Frame,
+    arrays: dict[str, np.ndarray],
+    precipitation: np.ndarray,
+    demand: np.ndarray | None,
+) -> dict[str, dict[str, Any]]:
+    m2_per_unit = frame.grid.linear_unit_factor() ** 2
+    details: dict[str, dict[str, Any]] = {}
+    for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
+        window, mask = _feature_mask(geom, frame)
+        wy = arrays["wyield"][window][mask]
+        valid = np.isfinite(wy)
+        count = int(valid.sum())
+        area_m2 = float(geom.area) * m2_per_unit
+        mean = float(wy[valid].sum(dtype=np.float64) / count) if count else None
+        d: dict[str, Any] = {
+            "wyield_mn": mean,
+            "wyield_vol": mean * area_m2 / 1000.0 if mean is not None else None,
+            "wyield_pixel_sum_m3": float(
+                np.nansum(arrays["wyield_volume_m3"][window][mask], dtype=np.float64)
+            ),
+            "polygon_area_m2": area_m2,
+            "valid_pixels": count,
+        }
+        for key, arr in (("aet_mn", arrays["aet"]), ("precip_mn", precipitation)):
+            v = arr[window][mask]
+            ok = np.isfinite(v)
+            d[key] = float(v[ok].mean(dtype=np.float64)) if ok.any() else None
+        if demand is not None:
+            dv = demand[window][mask]
+            ok = np.isfinite(dv)
+            d["consum_vol"] = float(dv[ok].sum(dtype=np.float64))
+            d["consum_mn"] = float(dv[ok].mean(dtype=np.float64)) if ok.any() else None
+            if d["wyield_vol"] is not None and d["consum_mn"] is not None:
+                d["rsupply_vl"] = d["wyield_vol"] - d["consum_vol"]
+        details[str(int(ws_id))] = d
+    return details
+
+
+def _hydropower(details: dict[str, dict[str, Any]], valuation: pd.DataFrame) -> None:
+    """Hydropower energy (kWh yr-1) and NPV per watershed, InVEST's formulas (UG, AWY valuation)."""
+    for ws_id, d in details.items():
+        if d.get("rsupply_vl") is None:
+            continue
+        row = valuation.loc[int(ws_id)]
+        energy = row["efficiency"] * row["fraction"] * row["height"] * d["rsupply_vl"] * 0.00272
+        ratio = 1.0 / (1.0 + row["discount"] / 100.0)
+        dsum = (
+            row["time_span"] if ratio == 1.0 else (1.0 - ratio ** row["time_span"]) / (1.0 - ratio)
+        )
+        d["hp_energy"] = float(energy)
+        d["hp_val"] = float((row["kw_price"] * energy - row["cost"]) * dsum)
+
+
+# ----------------------------------------------------------------------------------------------
+# SDR
+
+SDR_ARGS = (
+    Arg("dem_path", "raster", about="digital elevation model, m"),
+    Arg("erosivity_path", "raster", about="rainfall erosivity R, MJ mm ha-1 h-1 yr-1"),
+    Arg("erodibility_path", "raster", about="soil erodibility K, t ha h ha-1 MJ-1 mm-1"),
+    Arg("lulc_path", "raster", about="land-use/land-cover raster"),
+    Arg("watersheds_path", "vector", about="watershed polygons"),
+    Arg("biophysical_table_path", "csv", about="lucode, usle_c, usle_p"),
+    Arg("threshold_flow_accumulation", "number", minimum=0.0, about="pixels"),
+    Arg("k_param", "number", about="Borselli k"),
+    Arg("ic_0_param", "number", about="Borselli IC0"),
+    Arg("sdr_max", "ratio", about="maximum SDR"),
+    Arg("l_max", "number", minimum=0.0, exclusive=True, about="maximum L factor"),
+    Arg("flow_dir_algorithm", "option", choices=("d8", "mfd"), about="D8 or MFD"),
+    Arg("drainage_path", "raster", required=False),
+)
+
+SDR_RASTERS = (
+    ("dem_path", "elevation", units.METRE, None, "bilinear"),
+    ("erosivity_path", "erosivity", units.EROSIVITY, (0.0, np.inf), "bilinear"),
+    ("erodibility_path", "erodibility", units.ERODIBILITY, (0.0, np.inf), "bilinear"),
+)
+
+USLE_COLUMNS = (
+    Column("usle_c", "1", valid_range=(0.0, 1.0)),
+    Column("usle_p", "1", valid_range=(0.0, 1.0)),
+)
+
+#: sdr_model result key → (InVEST raster name, summary key of its total in t yr-1).
+SDR_OUTPUTS = {
+    "rkls": ("rkls", None),
+    "usle": ("usle", "usle_t_yr"),
+    "avoided_erosion": ("avoided_erosion", "avoided_erosion_t_yr"),
+    "sed_export": ("sed_export", "sed_export_t_yr"),
+    "avoided_export": ("avoided_export", "avoided_export_t_yr"),
+    "sed_deposition": ("sed_deposition", "sed_deposition_t_yr"),
+    "sdr": ("sdr_factor", None),
+}
+
+
+@dataclass
+class SDRInputs:
+    """Checked inputs of the SDR model."""
+
+    rasters: dict[str, xr.DataArray]
+    landcover: xr.DataArray
+    usle: pd.DataFrame
+    drainage: np.ndarray | None
+    watersheds: gpd.GeoDataFrame
+    inside: np.ndarray
+    values: dict[str, Any]
+    frame: Frame
+    progress: Callable[[str], None]
+
+
+def prepare_sdr(
+    values: dict[str, Any], args_path: Path, progress: Callable[[str], None]
+) -> SDRInputs:
+    """Check the SDR args, grids, watersheds and table; read and mutually mask the rasters."""
+    keys = [k for k, *_ in SDR_RASTERS] + ["lulc_path"]
+    if values["drainage_path"] is not None:
+        keys.append("drainage_path")
+    grids = {k: raster_grid(k, values[k]) for k in keys}
+    watersheds = read_vector(values["watersheds_path"], name="watersheds")
+    if watersheds.crs is not None and watersheds.crs != grids["dem_path"].crs:
+        watersheds = watersheds.to_crs(grids["dem_path"].crs)
+    bbox = _bounds(watersheds)
+    methods = {
+        "lulc_path": "mode",
+        "drainage_path": "near",
+        "erosivity_path": "bilinear",
+        "erodibility_path": "bilinear",
+    }
+    frame = common_frame(
+        "dem_path", grids, {k: values[k] for k in keys}, bbox=bbox, resampling=methods
+    )
+    table = read_invest_table(
+        values["biophysical_table_path"],
+        table="biophysical table",
+        index="lucode",
+        columns=USLE_COLUMNS,
+    )
+    progress("reading rasters")
+    landcover = read_layer(
+        RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True), frame
+    )
+    check_codes(
+        landcover, _table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
+    )
+    rasters = {
+        name: read_layer(RasterLayer(key, values[key], name, units=unit, valid_range=rng), frame)
+        for key, name, unit, rng, _ in SDR_RASTERS
+    }
+    drainage = None
+    if values["drainage_path"] is not None:
+        d = read_layer(
+            RasterLayer("drainage_path", values["drainage_path"], "drainage", categorical=True),
+            frame,
+        )
+        drainage = np.asarray(d.values) == 1
+    inside = rasterio.features.geometry_mask(
+        list(watersheds.geometry), frame.grid.shape, frame.grid.transform, invert=True
+    )
+    return SDRInputs(
+        rasters, landcover, table, drainage, watersheds, inside, values, frame, progress
+    )
+
+
+def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
+    """Run the SDR kernel on the mutually masked inputs and total the outputs in t yr-1."""
+    from gep.services.soil_retention import sdr_kernel
+
+    codes = _table_codes(inputs.usle)
+    c = class_values(inputs.landcover, codes, inputs.usle["usle_c"].to_numpy(), np.float64)
+    p = class_values(inputs.landcover, codes, inputs.usle["usle_p"].to_numpy(), np.float64)
+    arrays = [
+        np.asarray(inputs.rasters[n].values, dtype=np.float64)
+        for n in ("elevation", "erosivity", "erodibility")
+    ]
+    valid = inputs.inside & np.logical_and.reduce([np.isfinite(a) for a in (*arrays, c, p)])
+    inputs.progress("routing and sediment delivery")
+    cell_x, cell_y = inputs.frame.grid.pixel_size_m()
+    v = inputs.values
+    result = sdr_kernel()(
+        *arrays,
+        c,
+        p,
+        valid,
+        float(min(cell_x, cell_y)),
+        flow_dir_algorithm=v["flow_dir_algorithm"],
+        threshold_flow_accumulation=v["threshold_flow_accumulation"],
+        k=v["k_param"],
+        ic0=v["ic_0_param"],
+        sdr_max=v["sdr_max"],
+        l_max=v["l_max"],
+        downslope_distance="pixels",
+        drainage=inputs.drainage,
+    )
+    ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
+    template = inputs.rasters["elevation"]
+    summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
+    rasters: dict[str, np.ndarray] = {}
+    for key, (name, total_key) in SDR_OUTPUTS.items():
+        values = np.asarray(result[key], dtype=np.float32)  # InVEST's float32 rasters
+        unit = units.DIMENSIONLESS if key == "sdr" else units.T_PER_HA_PER_YR
+        write_layer(template, values, out / f"{name}.tif", name=name, units=unit)
+        if total_key is not None:
+            rasters[total_key] = values
+    per_shed = _sdr_watersheds(inputs.watersheds, inputs.frame, rasters, ha_per_px)
+    for total_key, values in rasters.items():
+        # InVEST reports per-watershed sums; the total is their sum (as the peer totals)
+        summary[total_key] = float(sum(d[total_key] for d in per_shed.values()))
+        summary[f"{total_key}_pixel_sum"] = _total(values) * ha_per_px
+        summary["units"][total_key] = summary["units"][f"{total_key}_pixel_sum"] = units.T_PER_YR
+    summary["watersheds"] = per_shed
+    summary["notes"] = SDR_NOTES
+    return summary
+
+
+def _sdr_watersheds(
+    watersheds: gpd.GeoDataFrame, frame: Frame, rasters: dict[str, np.ndarray], ha_per_px: float
+) -> dict[str, dict[str, float]]:
+    """Σ pixel values (t ha-1 yr-1) × pixel area (ha) per watershed polygon, t yr-1."""
+    ids = watersheds["ws_id"] if "ws_id" in watersheds.columns else watersheds.index
+    out: dict[str, dict[str, float]] = {}
+    for ws_id, geom in zip(ids, watersheds.geometry, strict=True):
+        window, mask = _feature_mask(geom, frame)
+        out[str(ws_id)] = {
+            key: float(np.nansum(values[window][mask], dtype=np.float64)) * ha_per_px
+            for key, values in rasters.items()
+        }
+    return out
+
+
+SDR_NOTES = [
+    "Rasters are t ha-1 yr-1 (InVEST ≥ 3.15); per-watershed values are Σ pixel × pixel area / "
+    "10 000 (t yr-1) over pixel centres in the polygon; totals are the sum over watersheds, as "
+    "InVEST reports them; *_pixel_sum are Σ over every valid pixel (no double counting).",
+    "D_dn is measured in pixel steps as InVEST 3.20 does (not metres).",
+    "Inputs must already share the DEM's pixel lattice: InVEST's bilinear/mode resampling is not "
+    "repeated silently.",
+]
+
+
+MODELS: dict[str, Runner] = {
+    "carbon": Runner(CARBON_ARGS, prepare_carbon, execute_carbon),
+    "annual_water_yield": Runner(AWY_ARGS, prepare_awy, execute_awy),
+    "sdr": Runner(SDR_ARGS, prepare_sdr, execute_sdr),
+}
+
+__all__ = ["MODELS", "Progress", "Runner"]

@@ -1,0 +1,159 @@
+"""Prepare the linkage layer's input tables from a run's accounts and the catalog's tables.
+
+The linkage layer reads CSV tables named in its policy file (``linkage.config.Inputs``). A run
+writes them into ``<output>/linkage_inputs/`` from:
+
+* the accounts (``accounts.csv``);
+* the catalog table ``unit_indicators`` (``unit_id, year, area_km2, population,
+  eco_quality_index, redline_area_km2, nature_reserve_area_km2, ecological_land_km2,
+  eco_damaging_industry_pct``) → long ``indicators`` and ``base_factors``;
+* the catalog tables ``water_sections`` and ``water_quality_monthly`` → the two-way water
+  tables, and each district's water-quality indicator: the share of section-months whose
+  outflow meets the target class (GB 3838-2002 limits, worst pollutant).
+
+It then writes a concrete policy file beside them, copied from the run's policy template with
+``inputs:`` filled in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from data_catalog.catalog import Catalog
+from data_catalog.errors import InputError
+from gep.exports import atomic_write
+
+# GB 3838-2002 class limits for rivers (mg/L), classes I..V
+CLASS_LIMITS = {
+    "cod": (15.0, 15.0, 20.0, 30.0, 40.0),
+    "nh3_n": (0.15, 0.5, 1.0, 1.5, 2.0),
+    "tp": (0.02, 0.1, 0.2, 0.3, 0.4),
+}
+
+#: tables written for the linkage layer (``inputs:`` names of its policy file)
+PREPARED_TABLES = ("accounts", "indicators", "base_factors", "water_sections", "water_monthly")
+
+INDICATOR_UNITS = {
+    "eco_quality": "EI index 0-100 (HJ 192-2015)",
+    "red_line_area": "% of unit area",
+    "nature_reserves": "% of unit area",
+    "eco_damaging": "% of value added",
+    "water_quality": "% of section-months meeting target",
+}
+
+
+def water_class(pollutant: pd.Series, concentration: pd.Series) -> np.ndarray:
+    """GB 3838-2002 class (1–5; 6 = worse than V) of each concentration of its pollutant."""
+    out = np.full(len(concentration), 6, dtype=np.int64)
+    for name, limits in CLASS_LIMITS.items():
+        rows = (pollutant == name).to_numpy()
+        values = concentration.to_numpy()[rows]
+        out[rows] = np.searchsorted(np.asarray(limits), values, side="left") + 1
+    return out
+
+
+def water_quality_indicator(
+    sections: pd.DataFrame, monthly: pd.DataFrame, districts: list[str]
+) -> pd.DataFrame:
+    """Share (%) of section-months whose outflow meets the target, per upstream district.
+
+    A district with no assessed outflow section gets the share over all sections of that year
+    (a neutral value: it is neither rewarded nor penalised relative to the municipality).
+    """
+    m = monthly.merge(sections[["section_id", "upstream_unit_id", "target_class"]], on="section_id")
+    m["cls"] = water_class(m["pollutant"], m["outflow_mg_per_l"])
+    worst = m.groupby(
+        ["section_id", "upstream_unit_id", "year", "month", "target_class"], as_index=False
+    )["cls"].max()
+    worst["meets"] = worst["cls"] <= worst["target_class"]
+    share = worst.groupby(["upstream_unit_id", "year"])["meets"].mean()
+    overall = worst.groupby("year")["meets"].mean()
+    rows = [
+        {
+            "unit_id": d,
+            "year": int(y),
+            "indicator": "water_quality",
+            "value": 100.0 * float(share.get((d, y), overall[y])),
+            "value_unit": INDICATOR_UNITS["water_quality"],
+        }
+        for y in overall.index
+        for d in districts
+    ]
+    return pd.DataFrame(rows)
+
+
+def indicator_table(units: pd.DataFrame) -> pd.DataFrame:
+    """Long ``unit_id, year, indicator, value, value_unit`` from the unit indicator table."""
+    area = units["area_km2"].where(units["area_km2"] > 0)
+    columns = {
+        "eco_quality": units["eco_quality_index"],
+        "red_line_area": 100.0 * units["redline_area_km2"] / area,
+        "nature_reserves": 100.0 * units["nature_reserve_area_km2"] / area,
+        "eco_damaging": units["eco_damaging_industry_pct"],
+    }
+    frames = [
+        pd.DataFrame(
+            {
+                "unit_id": units["unit_id"].astype(str),
+                "year": units["year"],
+                "indicator": name,
+                "value": values.fillna(0.0),
+                "value_unit": INDICATOR_UNITS[name],
+            }
+        )
+        for name, values in columns.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def base_factor_table(units: pd.DataFrame, year: int) -> pd.DataFrame:
+    """``unit_id, area_km2, population_persons, ecological_land_km2`` of the policy year."""
+    rows = units[units["year"] == year]
+    if rows.empty:
+        raise InputError(f"unit_indicators: no rows for the policy year {year}")
+    return pd.DataFrame(
+        {
+            "unit_id": rows["unit_id"].astype(str),
+            "area_km2": rows["area_km2"],
+            "population_persons": rows["population"],
+            "ecological_land_km2": rows["ecological_land_km2"],
+        }
+    )
+
+
+def prepare_linkage(cat: Catalog, accounts: pd.DataFrame, template: Path, folder: Path) -> Path:
+    """Write the linkage inputs and a concrete policy file into ``folder``; return its path."""
+    policy = yaml.safe_load(template.read_text(encoding="utf-8"))
+    year = int(policy["policy"]["year"])
+    units = cat.table("unit_indicators").astype({"unit_id": str})
+    sections = cat.table("water_sections").astype(
+        {"section_id": str, "upstream_unit_id": str, "downstream_unit_id": str}
+    )
+    monthly = cat.table("water_quality_monthly").astype({"section_id": str})
+    districts = sorted(units.loc[units["level"] == "district", "unit_id"].unique())
+    indicators = pd.concat(
+        [indicator_table(units), water_quality_indicator(sections, monthly, districts)],
+        ignore_index=True,
+    )
+    tables = {
+        "accounts": accounts,
+        "indicators": indicators,
+        "base_factors": base_factor_table(units, year),
+        "water_sections": sections,
+        "water_monthly": monthly,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        atomic_write(
+            folder / f"{name}.csv",
+            lambda tmp, t=table: t.to_csv(tmp, index=False, encoding="utf-8"),
+        )
+    policy["inputs"] = {name: f"{name}.csv" for name in PREPARED_TABLES}
+    path = folder / "policy.yaml"
+    text = yaml.safe_dump(policy, allow_unicode=True, sort_keys=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path

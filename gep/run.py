@@ -1,0 +1,418 @@
+"""A whole run: check inputs → services → accounts → rasters → tables → linkage → maps → report.
+
+Outputs are built in a temporary folder beside the target and moved into place at the end
+(:func:`gep.outputs.staged_folder`): an interrupted or failed run never leaves a folder that
+looks complete. Every stage is timed; timings, inputs (sha256), prices and versions go into
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from data_catalog.catalog import Catalog, load_catalog
+from data_catalog.errors import CatalogError, InputError
+from data_catalog.rasters import write_cog
+from data_catalog.sample import SYNTHETIC_NOTE
+from data_catalog.tables import unverified
+from gep.accounts import gep_by_unit
+from gep.config import RunConfig
+from gep.linkage_inputs import prepare_linkage
+from gep.manifest import write_manifest
+from gep.maps import bar_chart, choropleth, raster_map
+from gep.outputs import component_prices, ecosystem_types, staged_folder, write_account_outputs
+from gep.pipeline import Accounts, build_accounts, compute_quantities, unit_levels
+from gep.report import ReportContent, write_report
+
+log = logging.getLogger("gep")
+
+#: parameters of the catalog's parameter table that each service reads
+PARAMETERS_USED = {
+    "water_conservation": ("runoff_coefficient",),
+    "water_yield": ("kc", "root_depth", "lulc_veg"),
+    "soil_retention": ("usle_c", "usle_p"),
+    "carbon_stock_change": ("c_above", "c_below", "c_soil", "c_dead"),
+}
+
+STAGES = ("check inputs", "services", "accounts", "rasters", "tables", "linkage", "maps", "report")
+
+
+class Reporter(Protocol):
+    """Progress callbacks of a run (the command line shows them with rich)."""
+
+    def stage(self, name: str) -> None:
+        """A stage starts."""
+
+    def step(self, message: str) -> None:
+        """A step inside the current stage."""
+
+
+class SilentReporter:
+    """Progress that goes to the log only."""
+
+    def stage(self, name: str) -> None:
+        """Log the stage."""
+        log.info("stage: %s", name)
+
+    def step(self, message: str) -> None:
+        """Log the step."""
+        log.info("  %s", message)
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    out: Path
+    accounts: Accounts
+    summary: pd.DataFrame
+    allocation: pd.DataFrame | None
+    timings: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _log_file(path: Path) -> Iterator[None]:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    previous = log.level
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        log.setLevel(previous)
+
+
+def check_inputs(config: RunConfig) -> Catalog:
+    """Every check before any work: catalog, parameter table, units, prices, linkage policy."""
+    cat = load_catalog(config.catalog_file())
+    problems = cat.check()
+    if problems:
+        raise CatalogError(problems)
+    for name in [config.parameters, *(u.entry for u in config.units)]:
+        cat.entry(name)
+    policy = config.linkage_file()
+    if policy is not None and not policy.exists():
+        raise InputError(f"linkage policy not found: {policy}")
+    for year in config.years:
+        cat.find(variable="landcover", year=year)
+    return cat
+
+
+def _write_rasters(acc: Accounts, config: RunConfig, folder: Path, reporter: Reporter) -> list[str]:
+    written = []
+    prices = component_prices(config, acc.accounts)
+    for (name, year), da in acc.rasters.items():
+        reporter.step(f"{name} {year}")
+        write_cog(da, folder / f"{name}_{year}.tif")
+        written.append(f"rasters/{name}_{year}.tif")
+        rows = prices[(prices["quantity_name"] == name) & (prices["year"] == year)]
+        for row in rows.itertuples():
+            value = da * (row.factor * row.price_constant_cny)
+            value.attrs = {"units": f"CNY yr-1 ({config.valuation.base_year} prices)"}
+            value.name = f"{row.service}_{row.component}"
+            path = folder / f"{row.service}_{row.component}_{year}_value_constant_cny.tif"
+            write_cog(value, path)
+            written.append(f"rasters/{path.name}")
+    return written
+
+
+def district_summary(
+    acc: Accounts, allocation: pd.DataFrame | None, years: list[int]
+) -> pd.DataFrame:
+    """GEP per district (constant prices) in the first and last year, change and allocation."""
+    gep = gep_by_unit(acc.accounts)
+    d = gep[gep["level"] == "district"]
+    first, last = min(years), max(years)
+    table = d[d["year"] == first][["unit_id", "unit_name", "gep_constant_cny"]].rename(
+        columns={"gep_constant_cny": f"gep_{first}_cny"}
+    )
+    table = table.merge(
+        d[d["year"] == last][["unit_id", "gep_constant_cny"]].rename(
+            columns={"gep_constant_cny": f"gep_{last}_cny"}
+        ),
+        on="unit_id",
+    )
+    table["change_cny"] = table[f"gep_{last}_cny"] - table[f"gep_{first}_cny"]
+    if not acc.decomposition.empty:
+        dec = acc.decomposition[acc.decomposition["level"] == "district"]
+        table = table.merge(
+            dec.groupby("unit_id", as_index=False)["volume_effect_cny"].sum(),
+            on="unit_id",
+            how="left",
+        )
+    if allocation is not None:
+        alloc = allocation[allocation["level"] == "district"][["unit_id", "amount_cny"]]
+        table = table.merge(
+            alloc.rename(columns={"amount_cny": "allocation_cny"}), on="unit_id", how="left"
+        )
+    return table.sort_values("unit_id").reset_index(drop=True)
+
+
+def _run_linkage(
+    cat: Catalog, config: RunConfig, acc: Accounts, folder: Path
+) -> pd.DataFrame | None:
+    policy = config.linkage_file()
+    if policy is None:
+        return None
+    from linkage.run import run_link
+
+    concrete = prepare_linkage(cat, acc.accounts, policy, folder / "linkage_inputs")
+    result = run_link(concrete, folder)
+    return result.allocation
+
+
+def _maps(
+    cat: Catalog,
+    config: RunConfig,
+    acc: Accounts,
+    allocation: pd.DataFrame | None,
+    folder: Path,
+    reporter: Reporter,
+) -> list[tuple[str, Path]]:
+    note = SYNTHETIC_NOTE if cat.synthetic else None
+    short = "SYNTHETIC INPUTS (sample region): not data about Beijing" if note else None
+    base = config.valuation.base_year
+    gep = gep_by_unit(acc.accounts)
+    levels = {u.level: u for u in config.units}
+    polygons = {}
+    for level, cfg in levels.items():
+        entry = cat.entry(cfg.entry)
+        gdf = cat.vector(cfg.entry).rename(columns={entry.id_field: "unit_id"})
+        gdf["unit_id"] = gdf["unit_id"].astype(str)
+        polygons[level] = gdf.to_crs(cat.reference_grid().crs.to_wkt())
+    fine = config.units[-1].level
+    top = polygons[config.units[0].level]
+    last, first = max(config.years), min(config.years)
+    rows = gep[(gep["level"] == fine) & (gep["year"] == last)].set_index("unit_id")
+    maps = []
+    reporter.step("GEP per unit")
+    path = choropleth(
+        polygons[fine],
+        rows["gep_constant_cny"] / 1e6,
+        folder / f"gep_{fine}_{last}.png",
+        title=f"GEP per {fine}, {last}",
+        legend=f"GEP, 10⁶ CNY yr⁻¹ ({base} prices)",
+        note=short,
+        outline=top,
+    )
+    maps.append((f"GEP per {fine}, {last} ({base} prices)", path))
+    if first != last:
+        reporter.step("GEP change per unit")
+        path = choropleth(
+            polygons[fine],
+            rows["change_constant_cny"] / 1e6,
+            folder / f"gep_change_{fine}_{first}_{last}.png",
+            title=f"GEP change per {fine}, {first}→{last}",
+            legend=f"ΔGEP, 10⁶ CNY yr⁻¹ ({base} prices)",
+            note=short,
+            diverging=True,
+            outline=top,
+        )
+        maps.append((f"GEP change per {fine}, {first}→{last}", path))
+    for (name, year), da in acc.rasters.items():
+        reporter.step(f"{name} {year}")
+        units = str(da.attrs.get("units", ""))
+        path = raster_map(
+            da,
+            folder / f"{name}_{year}.png",
+            title=f"{name.replace('_', ' ')}, {year}",
+            legend=f"{units} per pixel",
+            note=short,
+            outline=top,
+        )
+        maps.append((f"{name} {year} ({units} per pixel)", path))
+    if allocation is not None:
+        reporter.step("allocation by district")
+        district = allocation[allocation["level"] == "district"].set_index("unit_id")
+        path = choropleth(
+            top,
+            district["amount_cny"] / 1e6,
+            folder / "allocation_district.png",
+            title="Compensation allocated per district",
+            legend="allocation, 10⁶ CNY",
+            note=short,
+        )
+        maps.append(("Compensation allocated per district", path))
+        path = bar_chart(
+            district["amount_cny"].sort_values(ascending=False) / 1e6,
+            folder / "allocation_district_bar.png",
+            title="Compensation per district",
+            ylabel="10⁶ CNY",
+            note=short,
+        )
+        maps.append(("Compensation per district (bar)", path))
+    return maps
+
+
+def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[str]:
+    warnings = list(acc.warnings)
+    params = cat.table(config.parameters)
+    used = {p for service in config.services for p in PARAMETERS_USED.get(service, ())}
+    present = set()
+    for year in config.years:
+        present |= set(np.unique(ecosystem_types(cat, year))) - {""}
+    params = params[params["parameter"].isin(used) & params["ecosystem_type"].isin(present)]
+    flagged = unverified(params)
+    for conf, rows in flagged.groupby("confidence"):
+        used = ", ".join(f"{r.ecosystem_type}/{r.parameter}" for r in rows.itertuples())
+        warnings.append(f"parameters with confidence '{conf}' are used: {used}")
+    low = acc.quantities[acc.quantities["valid_fraction"] < 0.999]
+    if len(low):
+        worst = low.nsmallest(1, "valid_fraction").iloc[0]
+        warnings.append(
+            f"{len(low)} unit-quantity rows have nodata inside the unit (lowest valid share "
+            f"{worst['valid_fraction']:.1%}: {worst['unit_id']} {worst['quantity_name']} "
+            f"{worst['year']}); the water-balance method leaves non-natural classes out by design"
+        )
+    prices = component_prices(config, acc.accounts)
+    for row in prices.drop_duplicates(["service", "component"]).itertuples():
+        if row.price_confidence != "stated in source":
+            warnings.append(f"price {row.service}/{row.component} is '{row.price_confidence}'")
+    return warnings
+
+
+def _report(
+    cat: Catalog,
+    config: RunConfig,
+    acc: Accounts,
+    summary: pd.DataFrame,
+    maps: list[tuple[str, Path]],
+    warnings: list[str],
+    path: Path,
+) -> Path:
+    prices = component_prices(config, acc.accounts)
+    methods = prices[
+        [
+            "service",
+            "component",
+            "year",
+            "factor",
+            "price_current_cny",
+            "price_constant_cny",
+            "price_unit",
+            "price_year",
+            "deflator",
+            "price_source",
+            "price_confidence",
+        ]
+    ]
+    params = cat.table(config.parameters)[
+        ["ecosystem_type", "parameter", "value", "unit", "confidence", "source"]
+    ]
+    service_params = pd.DataFrame(
+        [
+            {"service": s, "parameter": k, "value": str(v)}
+            for s, ps in config.services.items()
+            for k, v in ps.items()
+        ],
+        columns=["service", "parameter", "value"],
+    )
+    totals = acc.accounts.groupby(["level", "year"], as_index=False)["value_constant_cny"].sum()
+    lines = [
+        f"{r.level}s, {r.year}: GEP {r.value_constant_cny / 1e8:,.2f} 亿元 "
+        f"({config.valuation.base_year} prices)"
+        for r in totals.itertuples()
+    ]
+    lines.append(f"services: {', '.join(config.services)}; years: {config.years}")
+    top = acc.accounts[acc.accounts["level"] == config.units[0].level]
+    by_service = top.pivot_table(
+        index=["service", "component"], columns="year", values="value_constant_cny", aggfunc="sum"
+    )
+    by_service.columns = [f"{c} (CNY yr-1)" for c in by_service.columns]
+    content = ReportContent(
+        title=f"GEP accounts and compensation: {config.name}",
+        summary_lines=lines,
+        tables=[
+            ("GEP per district (constant prices, CNY yr⁻¹)", summary),
+            (
+                f"GEP by service component, all {config.units[0].level}s (constant prices)",
+                by_service.reset_index(),
+            ),
+            ("Service parameters set in the run configuration", service_params),
+        ],
+        maps=maps,
+        methods=methods,
+        parameters=params,
+        warnings=warnings,
+        synthetic_note=SYNTHETIC_NOTE if cat.synthetic else None,
+    )
+    return write_report(content, path)
+
+
+def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -> RunResult:
+    """Run the whole pipeline into ``out`` (built in a temporary folder, moved at the end)."""
+    reporter = reporter or SilentReporter()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    reporter.stage("check inputs")
+    cat = check_inputs(config)
+    lap("check inputs")
+    with staged_folder(out) as tmp, _log_file(tmp / "run.log"):
+        log.info("gep run %s into %s", config.name, out)
+        reporter.stage("services")
+        levels = unit_levels(cat, config)
+        params = cat.table(config.parameters)
+        rasters = compute_quantities(cat, config, params, reporter.step)
+        lap("services")
+        reporter.stage("accounts")
+        acc = build_accounts(cat, config, rasters, levels)
+        lap("accounts")
+        reporter.stage("rasters")
+        outputs = _write_rasters(acc, config, tmp / "rasters", reporter)
+        lap("rasters")
+        reporter.stage("tables")
+        notes = [SYNTHETIC_NOTE] if cat.synthetic else []
+        outputs += list(write_account_outputs(cat, config, acc, tmp, notes=notes))
+        lap("tables")
+        reporter.stage("linkage")
+        allocation = _run_linkage(cat, config, acc, tmp)
+        lap("linkage")
+        summary = district_summary(acc, allocation, config.years)
+        reporter.stage("maps")
+        maps = _maps(cat, config, acc, allocation, tmp / "maps", reporter)
+        lap("maps")
+        reporter.stage("report")
+        warnings = _quality_warnings(cat, config, acc)
+        for w in warnings:
+            log.warning(w)
+        _report(cat, config, acc, summary, maps, warnings, tmp / "report.html")
+        lap("report")
+        outputs += [str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()]
+        write_manifest(
+            tmp / "manifest.json",
+            config=config.model_dump(mode="json"),
+            cat=cat,
+            prices=component_prices(config, acc.accounts).to_dict("records"),
+            timings=timings,
+            outputs=sorted(set(outputs)),
+            warnings=warnings,
+        )
+    return RunResult(Path(out).resolve(), acc, summary, allocation, timings, warnings)
+
+
+def summary_lines(result: RunResult) -> list[dict[str, Any]]:
+    """Rows of the district summary as plain numbers, for printing."""
+    return [
+        {k: (float(v) if isinstance(v, np.floating | float) else v) for k, v in row.items()}
+        for row in result.summary.to_dict("records")
+    ]

@@ -1,0 +1,188 @@
+"""Kernels on hand-checkable arrays: worked examples with the arithmetic shown."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gep.kernels import carbon, lookup, rusle, water
+
+# --- lookup -------------------------------------------------------------------------------------
+
+
+def test_lookup_worked_example() -> None:
+    # codes 10 and 12 -> 0.5 and 2.0; 255 is nodata; 11 is absent from the table -> NaN
+    lut, offset = lookup.build_lut(np.array([10, 12]), np.array([0.5, 2.0]))
+    assert offset == 10 and np.isnan(lut[1])
+    classes = np.array([[10, 12, 255], [11, 10, 12]], dtype=np.uint8)
+    for parallel in (True, False):
+        out = lookup.apply_lut(classes, lut, offset, nodata=255, parallel=parallel)
+        np.testing.assert_array_equal(out, [[0.5, 2.0, np.nan], [np.nan, 0.5, 2.0]])
+    np.testing.assert_array_equal(
+        lookup.missing_codes(classes, np.array([10, 12]), nodata=255), [11]
+    )
+    np.testing.assert_array_equal(lookup.codes_present(classes), [10, 11, 12, 255])
+
+
+def test_lookup_wide_codes_and_negative_codes() -> None:
+    classes = np.array([-5, 70_000, -5, 3], dtype=np.int32)
+    np.testing.assert_array_equal(lookup.codes_present(classes, nodata=3), [-5, 70_000])
+    lut, off = lookup.build_lut(np.array([-5, 70_000]), np.array([1.0, 2.0]), dtype=np.float32)
+    out = lookup.apply_lut(classes, lut, off, nodata=3)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [1.0, 2.0, 1.0, np.nan])
+
+
+def test_lookup_rejects_float_classes_and_duplicates() -> None:
+    with pytest.raises(TypeError, match="integer"):
+        lookup.codes_present(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="duplicate"):
+        lookup.build_lut(np.array([1, 1]), np.array([1.0, 2.0]))
+
+
+# --- water balance --------------------------------------------------------------------------------
+
+
+def test_water_balance_worked_example() -> None:
+    # P = 800, α = 0.027 (落叶阔叶林, gong2017), ET = 450: Q = 800 − 21.6 − 450 = 328.4 mm
+    # P = 400, α = 0.0937, ET = 420: Q = 400 − 37.48 − 420 = −57.48 mm (kept negative)
+    q = water.water_balance(
+        np.array([800.0, 400.0]), np.array([450.0, 420.0]), np.array([0.027, 0.0937])
+    )
+    np.testing.assert_allclose(q, [328.4, -57.48], rtol=1e-12)
+
+
+# --- annual water yield -----------------------------------------------------------------------------
+
+
+def _awy(kc, eto, p, root, soil, pawc, veg, z, dtype=np.float64):
+    arrays = [np.array([v], dtype=dtype) for v in (kc, eto, p, root, soil, pawc, veg)]
+    return [float(a[0]) for a in water.annual_water_yield(*arrays, z)]
+
+
+def test_awy_vegetated_worked_example() -> None:
+    # Kc = 0.8, ET0 = 1000 → PET = 800; P = 600 → φ = 4/3
+    # AWC = min(1500, 1000)·0.2 = 200 mm; ω = 4·200/600 + 1.25 = 2.583333
+    # (1 + φ^ω)^(1/ω): φ^ω = exp(2.583333·ln 1.333333) = exp(2.583333·0.287682) = 2.102608
+    #   3.102608^(1/2.583333) = exp(1.132243 / 2.583333) = exp(0.438288) = 1.550051
+    # AET/P = min(4/3, 1 + 4/3 − 1.550051) = 0.783283; AET = 469.970 mm; yield = 130.030 mm
+    f, aet, wy = _awy(0.8, 1000.0, 600.0, 1500.0, 1000.0, 0.2, 1.0, 4.0)
+    assert f == pytest.approx(0.783283, abs=2e-6)
+    assert aet == pytest.approx(469.970, abs=2e-3)
+    assert wy == pytest.approx(130.030, abs=2e-3)
+
+
+def test_awy_omega_capped_at_five() -> None:
+    # AWC = 1000·0.5 = 500 mm, P = 100, Z = 30: ω = 30·5 + 1.25 = 151.25 → 5
+    # φ = 0.5: AET/P = 1.5 − (1 + 0.5^5)^(1/5) = 1.5 − exp(0.2·ln 1.03125)
+    #   = 1.5 − exp(0.0061543) = 1.5 − 1.006173 = 0.493827
+    f, _, _ = _awy(1.0, 50.0, 100.0, 1000.0, 2000.0, 0.5, 1.0, 30.0)
+    assert f == pytest.approx(1.5 - (1 + 0.5**5) ** 0.2, rel=1e-12)
+    assert f == pytest.approx(0.493827, abs=1e-6)
+
+
+def test_awy_non_vegetated_branch() -> None:
+    # water (veg 0): AET/P = min(Kc·ET0, P)/P; Kc 1.05·ET0 900 = 945 > P 700 → 1, yield 0
+    f, aet, wy = _awy(1.05, 900.0, 700.0, 1.0, 500.0, 0.1, 0.0, 5.0)
+    assert (f, aet, wy) == (1.0, 700.0, 0.0)
+    # built-up: Kc 0.2·ET0 900 = 180 < P 700 → 180/700; yield = 700 − 180 = 520 mm
+    f, aet, wy = _awy(0.2, 900.0, 700.0, 1.0, 500.0, 0.1, 0.0, 5.0)
+    assert f == pytest.approx(180 / 700) and wy == pytest.approx(520.0)
+
+
+def test_awy_zero_and_nan_inputs_give_nan() -> None:
+    assert all(math.isnan(v) for v in _awy(1.0, 500.0, 0.0, 100.0, 100.0, 0.1, 1.0, 5.0))
+    for i in range(7):
+        args = [1.0, 500.0, 800.0, 100.0, 100.0, 0.1, 1.0]
+        args[i] = np.nan
+        f, _, wy = _awy(*args, 5.0)
+        if i == 3:  # root depth: NaN propagates on vegetated pixels only
+            assert math.isnan(f)
+            args[6] = 0.0
+            assert not math.isnan(_awy(*args, 5.0)[0])
+        else:
+            assert math.isnan(f) and math.isnan(wy), f"input {i}"
+
+
+def _invest_fractp_float32(kc, eto, p, root, soil, pawc, veg, z):
+    """natcap.invest 3.20 fractp_op, written out plainly with numpy float32 (the reference)."""
+    phi = (kc * eto) / p
+    pet = kc * eto
+    awc = np.where(root < soil, root, soil) * pawc
+    w = (awc / p) * np.float32(z) + np.float32(1.25)
+    w[w > 5.0] = np.float32(5.0)
+    aet_p = (np.float32(1) + pet / p) - (np.float32(1) + (pet / p) ** w) ** (np.float32(1) / w)
+    veg_result = np.where(phi < aet_p, phi, aet_p)
+    nonveg = kc * eto
+    mask = p < kc * eto
+    nonveg[mask] = p[mask]
+    return np.where(veg == 1.0, veg_result, nonveg / p)
+
+
+def test_awy_float32_matches_invest_arithmetic() -> None:
+    rng = np.random.default_rng(42)
+    n = 10_000
+    kc = rng.uniform(0.1, 1.3, n).astype(np.float32)
+    eto = rng.uniform(300, 1500, n).astype(np.float32)
+    p = rng.uniform(100, 2000, n).astype(np.float32)
+    root = rng.uniform(100, 5000, n).astype(np.float32)
+    soil = rng.uniform(100, 5000, n).astype(np.float32)
+    pawc = rng.uniform(0.0, 0.4, n).astype(np.float32)
+    veg = (rng.uniform(size=n) < 0.7).astype(np.float32)
+    f, aet, wy = water.annual_water_yield(kc, eto, p, root, soil, pawc, veg, 5.0)
+    assert f.dtype == np.float32
+    ref = _invest_fractp_float32(kc, eto, p, root, soil, pawc, veg, 5.0)
+    np.testing.assert_allclose(f, ref, rtol=2e-7, atol=0)
+    np.testing.assert_array_equal(wy, (np.float32(1.0) - f) * p)
+
+
+# --- carbon ---------------------------------------------------------------------------------------
+
+
+def test_pool_density_and_change() -> None:
+    # forest 48.6 + 12.1 + 95.4 + 6.3 = 162.4; crop 5.2 + 1.3 + 68.0 + 0.5 = 75.0
+    d = carbon.total_pool_density(
+        np.array([[48.6, 12.1, 95.4, 6.3], [5.2, 1.3, 68.0, 0.5]]), dtype=np.float64
+    )
+    np.testing.assert_allclose(d, [162.4, 75.0], rtol=1e-15)
+    np.testing.assert_allclose(carbon.stock_change(d, d[::-1]), [-87.4, 87.4])
+    assert carbon.annualise(87.4, 20) == pytest.approx(4.37)
+
+
+def test_valuation_factor_worked_examples() -> None:
+    # n = 20, d = 7 %, c = 0 %: r = 1/1.07; Σ_{t<20} r^t = (1 − 1.07^−20)/(1 − 1/1.07)
+    #   1.07^−20 = 0.258419; 1 − 1/1.07 = 0.065421; sum = 0.741581/0.065421 = 11.335814
+    #   K = 43/20 · 11.335814 = 24.372
+    assert carbon.valuation_factor(43.0, 20, 7.0, 0.0) == pytest.approx(24.372, abs=1e-3)
+    # d = 5 %, c = −4.7619 % → (1.05)(0.952381) = 1 → r == 1 → K = price
+    assert carbon.valuation_factor(43.0, 10, 0.0, 0.0) == 43.0
+    # the limit is continuous: d → 0 gives K → price
+    assert carbon.valuation_factor(43.0, 10, 1e-9, 0.0) == pytest.approx(43.0, rel=1e-8)
+    with pytest.raises(ValueError):
+        carbon.valuation_factor(43.0, 0, 7.0, 0.0)
+
+
+def test_nep_forms() -> None:
+    # α = 0.2, NPP 8.1 t DM → 8.1·72/162 = 3.6 t C → NEP = 0.72 t C
+    np.testing.assert_allclose(
+        carbon.nep_from_npp_ratio(np.array([8.1]), 0.2, dry_matter=True), [0.72]
+    )
+    np.testing.assert_allclose(carbon.nep_from_npp_ratio(np.array([5.0]), 0.4), [2.0])
+    np.testing.assert_allclose(
+        carbon.nep_from_respiration(np.array([5.0]), np.array([6.5])), [-1.5]
+    )
+
+
+# --- RUSLE ----------------------------------------------------------------------------------------
+
+
+def test_rusle_worked_example_and_no_retention_at_c_p_one() -> None:
+    # R 3000 · K 0.03 · LS 2 = 180 t/ha/yr; C·P = 0.1·0.6 = 0.06 → USLE 10.8, retained 169.2
+    pot, act, ret = rusle.rusle(
+        *(np.array([v, v]) for v in (3000.0, 0.03, 2.0)), np.array([0.1, 1.0]), np.array([0.6, 1.0])
+    )
+    np.testing.assert_allclose(pot, [180.0, 180.0])
+    np.testing.assert_allclose(act, [10.8, 180.0])
+    np.testing.assert_allclose(ret, [169.2, 0.0])
