@@ -18,6 +18,7 @@ from gep.config import RunConfig, demo_config_path, load_run_config
 from gep.run import STAGES, RunResult, execute
 from gep.summary import landcover_shares, unit_counts
 from gep.validate import is_run_config, validate_run
+from linkage.errors import LinkageError
 
 app = typer.Typer(
     help="gep: GEP (gross ecosystem product) accounting and compensation linkage.",
@@ -96,7 +97,7 @@ class _RichReporter:
         self.progress.update(self.total, completed=len(STAGES))
 
 
-def _fail(exc: GEPError) -> typer.Exit:
+def _fail(exc: GEPError | LinkageError) -> typer.Exit:
     """Print one of our errors (all problems of a catalog) and return the exit to raise."""
     if isinstance(exc, CatalogError):
         _print_problems(Path("the catalog"), exc.problems)
@@ -120,7 +121,7 @@ def _execute(config: RunConfig, out: Path, *, quiet: bool, verbose: bool) -> Run
         reporter = _RichReporter(progress, verbose=verbose)
         try:
             result = execute(config, out, reporter=reporter)
-        except GEPError as exc:
+        except (GEPError, LinkageError) as exc:
             progress.stop()
             raise _fail(exc) from exc
         except KeyboardInterrupt:
@@ -255,6 +256,65 @@ def invest(
             for sub_key, sub_value in value.items():
                 table.add_row(f"{key}[{sub_key}]", f"{sub_value:,.6g}")
     console.print(table)
+
+
+@app.command()
+def occupation(
+    footprint: Annotated[Path, typer.Argument(help="Construction footprint polygon(s).")],
+    config: Annotated[Path, typer.Option(help="Run configuration (catalog, services, prices).")],
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    horizon_years: Annotated[
+        int | None, typer.Option(help="Years of lost GEP to compensate.")
+    ] = None,
+    discount_rate: Annotated[
+        float | None, typer.Option(help="Discount rate (fraction, e.g. 0.08).")
+    ] = None,
+    reproject: Annotated[bool, typer.Option(help="Reproject a footprint in another CRS.")] = False,
+) -> None:
+    """GEP removed by a construction footprint and the compensation due (占用补偿)."""
+    from gep.occupation import run_occupation
+
+    try:
+        with console.status("computing the GEP the footprint removes ..."):
+            result = run_occupation(
+                footprint,
+                config,
+                out,
+                horizon_years=horizon_years,
+                discount_rate=discount_rate,
+                reproject=reproject or None,
+            )
+    except GEPError as exc:
+        raise _fail(exc) from exc
+    for key, value in result.items():
+        if isinstance(value, float):
+            console.print(f"{key}: {value:,.2f}")
+        elif isinstance(value, int | str):
+            console.print(f"{key}: {value}")
+
+
+@app.command()
+def calibrate(
+    config: Annotated[Path, typer.Argument(help="Calibration configuration (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder for the calibration report.")
+    ] = None,
+) -> None:
+    """Fit model parameters to observations; write fitted values, fit statistics and plots."""
+    from gep.calibration_cli import run_calibration
+
+    try:
+        with console.status("calibrating ..."):
+            result = run_calibration(config, out)
+    except GEPError as exc:
+        raise _fail(exc) from exc
+    for key, value in result.items():
+        if isinstance(value, float):
+            console.print(f"{key}: {value:,.6g}")
+        elif isinstance(value, int | str | Path):
+            console.print(f"{key}: {value}")
+        elif isinstance(value, dict):
+            console.print(f"{key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
 
 
 @app.command()

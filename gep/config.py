@@ -54,6 +54,9 @@ class RunConfig(BaseModel):
     prices: PriceSources = PriceSources()
     output: str = "gep-output"
     linkage: str | None = None
+    occupation: dict[str, Any] | None = Field(
+        default=None, description="settings of `gep occupation` (horizon_years, discount_rate, ...)"
+    )
     synthetic_note: bool = True
     path: Path | None = Field(default=None, exclude=True)
 

@@ -17,6 +17,7 @@ It then writes a concrete policy file beside them, copied from the run's policy 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,14 @@ CLASS_LIMITS = {
 }
 
 #: tables written for the linkage layer (``inputs:`` names of its policy file)
-PREPARED_TABLES = ("accounts", "indicators", "base_factors", "water_sections", "water_monthly")
+PREPARED_TABLES = (
+    "accounts",
+    "indicators",
+    "base_factors",
+    "water_sections",
+    "water_monthly",
+    "cropland_areas",
+)
 
 INDICATOR_UNITS = {
     "eco_quality": "EI index 0-100 (HJ 192-2015)",
@@ -125,8 +133,23 @@ def base_factor_table(units: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
-def prepare_linkage(cat: Catalog, accounts: pd.DataFrame, template: Path, folder: Path) -> Path:
-    """Write the linkage inputs and a concrete policy file into ``folder``; return its path."""
+def _to_csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False, encoding="utf-8")
+
+
+def prepare_linkage(
+    cat: Catalog,
+    accounts: pd.DataFrame,
+    template: Path,
+    folder: Path,
+    *,
+    cropland: pd.DataFrame | None = None,
+) -> Path:
+    """Write the linkage inputs and a concrete policy file into ``folder``; return its path.
+
+    ``cropland`` is the per-unit cropland table of :func:`gep.occupation.cropland_areas`
+    (needed when the policy has a cropland programme).
+    """
     policy = yaml.safe_load(template.read_text(encoding="utf-8"))
     year = int(policy["policy"]["year"])
     units = cat.table("unit_indicators").astype({"unit_id": str})
@@ -146,13 +169,16 @@ def prepare_linkage(cat: Catalog, accounts: pd.DataFrame, template: Path, folder
         "water_sections": sections,
         "water_monthly": monthly,
     }
+    if cropland is not None and policy.get("cropland"):
+        level = policy["cropland"].get("level", "township")
+        tables["cropland_areas"] = cropland[cropland["level"] == level]
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         atomic_write(
             folder / f"{name}.csv",
-            lambda tmp, t=table: t.to_csv(tmp, index=False, encoding="utf-8"),
+            partial(_to_csv, table),
         )
-    policy["inputs"] = {name: f"{name}.csv" for name in PREPARED_TABLES}
+    policy["inputs"] = {name: f"{name}.csv" for name in tables}
     path = folder / "policy.yaml"
     text = yaml.safe_dump(policy, allow_unicode=True, sort_keys=False)
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

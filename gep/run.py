@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,18 @@ from data_catalog.rasters import write_cog
 from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import unverified
 from gep.accounts import gep_by_unit
+from gep.bulletin import write_bulletins
 from gep.config import RunConfig
 from gep.linkage_inputs import prepare_linkage
 from gep.manifest import write_manifest
 from gep.maps import bar_chart, choropleth, raster_map
+from gep.occupation import cropland_areas
 from gep.outputs import component_prices, ecosystem_types, staged_folder, write_account_outputs
 from gep.pipeline import Accounts, build_accounts, compute_quantities, unit_levels
 from gep.report import ReportContent, write_report
+
+if TYPE_CHECKING:
+    from linkage.run import LinkResult
 
 log = logging.getLogger("gep")
 
@@ -43,7 +48,17 @@ PARAMETERS_USED = {
     "carbon_stock_change": ("c_above", "c_below", "c_soil", "c_dead"),
 }
 
-STAGES = ("check inputs", "services", "accounts", "rasters", "tables", "linkage", "maps", "report")
+STAGES = (
+    "check inputs",
+    "services",
+    "accounts",
+    "rasters",
+    "tables",
+    "linkage",
+    "bulletins",
+    "maps",
+    "report",
+)
 
 
 class Reporter(Protocol):
@@ -119,11 +134,11 @@ def _write_rasters(acc: Accounts, config: RunConfig, folder: Path, reporter: Rep
         write_cog(da, folder / f"{name}_{year}.tif")
         written.append(f"rasters/{name}_{year}.tif")
         rows = prices[(prices["quantity_name"] == name) & (prices["year"] == year)]
-        for row in rows.itertuples():
-            value = da * (row.factor * row.price_constant_cny)
+        for row in rows.to_dict("records"):
+            value = da * (float(row["factor"]) * float(row["price_constant_cny"]))
             value.attrs = {"units": f"CNY yr-1 ({config.valuation.base_year} prices)"}
-            value.name = f"{row.service}_{row.component}"
-            path = folder / f"{row.service}_{row.component}_{year}_value_constant_cny.tif"
+            value.name = f"{row['service']}_{row['component']}"
+            path = folder / f"{value.name}_{year}_value_constant_cny.tif"
             write_cog(value, path)
             written.append(f"rasters/{path.name}")
     return written
@@ -161,17 +176,17 @@ def district_summary(
     return table.sort_values("unit_id").reset_index(drop=True)
 
 
-def _run_linkage(
-    cat: Catalog, config: RunConfig, acc: Accounts, folder: Path
-) -> pd.DataFrame | None:
+def _run_linkage(cat: Catalog, config: RunConfig, acc: Accounts, folder: Path) -> LinkResult | None:
     policy = config.linkage_file()
     if policy is None:
         return None
     from linkage.run import run_link
 
-    concrete = prepare_linkage(cat, acc.accounts, policy, folder / "linkage_inputs")
-    result = run_link(concrete, folder)
-    return result.allocation
+    cropland = cropland_areas(cat, acc.levels, config.years)
+    concrete = prepare_linkage(
+        cat, acc.accounts, policy, folder / "linkage_inputs", cropland=cropland
+    )
+    return run_link(concrete, folder)
 
 
 def _maps(
@@ -267,8 +282,8 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
     params = params[params["parameter"].isin(used) & params["ecosystem_type"].isin(present)]
     flagged = unverified(params)
     for conf, rows in flagged.groupby("confidence"):
-        used = ", ".join(f"{r.ecosystem_type}/{r.parameter}" for r in rows.itertuples())
-        warnings.append(f"parameters with confidence '{conf}' are used: {used}")
+        names = ", ".join(f"{r.ecosystem_type}/{r.parameter}" for r in rows.itertuples())
+        warnings.append(f"parameters with confidence '{conf}' are used: {names}")
     low = acc.quantities[acc.quantities["valid_fraction"] < 0.999]
     if len(low):
         worst = low.nsmallest(1, "valid_fraction").iloc[0]
@@ -385,8 +400,18 @@ def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -
         outputs += list(write_account_outputs(cat, config, acc, tmp, notes=notes))
         lap("tables")
         reporter.stage("linkage")
-        allocation = _run_linkage(cat, config, acc, tmp)
+        link = _run_linkage(cat, config, acc, tmp)
+        allocation = None if link is None else link.allocation
         lap("linkage")
+        reporter.stage("bulletins")
+        write_bulletins(
+            acc.accounts,
+            allocation,
+            None if link is None else link.programmes,
+            tmp / "bulletins",
+            synthetic_note=SYNTHETIC_NOTE if cat.synthetic else None,
+        )
+        lap("bulletins")
         summary = district_summary(acc, allocation, config.years)
         reporter.stage("maps")
         maps = _maps(cat, config, acc, allocation, tmp / "maps", reporter)
@@ -402,7 +427,10 @@ def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -
             tmp / "manifest.json",
             config=config.model_dump(mode="json"),
             cat=cat,
-            prices=component_prices(config, acc.accounts).to_dict("records"),
+            prices=[
+                {str(k): v for k, v in r.items()}
+                for r in component_prices(config, acc.accounts).to_dict("records")
+            ],
             timings=timings,
             outputs=sorted(set(outputs)),
             warnings=warnings,
@@ -413,6 +441,6 @@ def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -
 def summary_lines(result: RunResult) -> list[dict[str, Any]]:
     """Rows of the district summary as plain numbers, for printing."""
     return [
-        {k: (float(v) if isinstance(v, np.floating | float) else v) for k, v in row.items()}
+        {str(k): (float(v) if isinstance(v, np.floating | float) else v) for k, v in row.items()}
         for row in result.summary.to_dict("records")
     ]

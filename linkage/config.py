@@ -203,6 +203,10 @@ class Inputs(_Model):
     horizontal_observations: Path | None = None
     forest_areas: Path | None = None
     ledger_claims: Path | None = None
+    cropland_areas: Path | None = None
+    transfer_inputs: Path | None = None
+    designations: Path | None = None
+    performance_scores: Path | None = None
 
 
 class GepIndicatorRule(Rule):
@@ -290,6 +294,113 @@ class ForestConfig(Rule):
     standard: ForestStandardRule
 
 
+class CroplandStandardRule(Rule):
+    """Cropland protection standard per mu and year, by year (a policy input, no default)."""
+
+    cny_per_mu_yr: dict[int, Decimal]
+
+
+class CroplandQualityRule(Rule):
+    """Quality factor per unit, from the ``quality_factor`` column of ``cropland_areas``."""
+
+    minimum: float = 0.0
+    maximum: float | None = None
+
+
+class ConstructionLossRule(Rule):
+    """Deduction per mu of cropland lost to construction since the previous accounted year."""
+
+    deduction_cny_per_mu: Decimal
+
+
+class CroplandConfig(Rule):
+    """Cropland protection compensation (耕地保护补偿, Beijing 2022 opinions §(六))."""
+
+    programme: str = "cropland_protection"
+    benefit: str = "cropland_protection"
+    level: Literal["district", "township"]
+    standard: CroplandStandardRule
+    quality: CroplandQualityRule | None = None
+    construction_loss: ConstructionLossRule | None = None
+
+
+class KeySubsidyRule(Rule):
+    """Key subsidy: standard fiscal gap x subsidy coefficient (table column or this value)."""
+
+    coefficient: float | None = None
+
+
+class ProhibitedZoneRule(Rule):
+    """Prohibited-development-zone subsidy by area (and optionally per zone)."""
+
+    cny_per_km2: Decimal
+    cny_per_zone: Decimal | None = None
+
+
+class GradeAmount(_Model):
+    """Reward or penalty of one HJ 192 change grade: a share of the subsidy or a fixed amount."""
+
+    share_of_subsidy: float | None = None
+    amount_cny: Decimal | None = None
+
+
+Grade = Literal["slight", "obvious", "significant"]
+
+
+class EcoIndexRule(Rule):
+    """Reward/penalty from the change of the eco-environment index, graded as in HJ 192-2015."""
+
+    indicator: str
+    reward: dict[Grade, GradeAmount] = Field(default_factory=dict)
+    penalty: dict[Grade, GradeAmount] = Field(default_factory=dict)
+
+
+class TransferConfig(Rule):
+    """Key ecological function area transfer payment (重点生态功能区转移支付, §(八))."""
+
+    programme: str = "key_ecological_function_area_transfer"
+    benefit: str = "key_ecological_function_area_transfer"
+    level: Literal["district", "township"] = "district"
+    key_subsidy: KeySubsidyRule
+    prohibited_zones: ProhibitedZoneRule | None = None
+    guidance: Rule | None = None
+    eco_index: EcoIndexRule | None = None
+    budget: BudgetRule | None = None
+
+
+class DesignationAward(Rule):
+    """Award of one demonstration designation: a fixed amount or a weight in the award pool."""
+
+    amount_cny: Decimal | None = None
+    weight: float | None = None
+
+
+class AwardsRule(Rule):
+    """Demonstration-designation awards (§(十九)): fixed bonuses and/or a weighted pool."""
+
+    programme: str = "demonstration_awards"
+    benefit: str = "demonstration_award"
+    level: Literal["district", "township"] = "district"
+    pool: BudgetRule | None = None
+    designations: dict[str, DesignationAward]
+
+
+class PerformanceRule(WeightedRule):
+    """Performance-evaluation score scaling next year's transfer (§(二十))."""
+
+    score_year: int
+    reference_score: float
+    floor: float
+    cap: float
+
+
+class EvaluationConfig(Rule):
+    """Evaluation-linked allocation: designation awards and performance scaling."""
+
+    awards: AwardsRule | None = None
+    performance: PerformanceRule | None = None
+
+
 class LedgerConfig(Rule):
     """De-duplication ledger: one benefit on one area in one year is paid by one programme."""
 
@@ -309,6 +420,9 @@ class LinkConfig(_Model):
     water_two_way: WaterTwoWay | None = None
     horizontal: list[HorizontalAgreement] = Field(default_factory=list)
     forest: ForestConfig | None = None
+    cropland: CroplandConfig | None = None
+    transfer: TransferConfig | None = None
+    evaluation: EvaluationConfig | None = None
     ledger: LedgerConfig | None = None
 
     def indicator(self, indicator_id: str) -> IndicatorSpec:

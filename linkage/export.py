@@ -50,7 +50,16 @@ ALLOCATION_COLUMNS = (
     "township_envelope_fen",
     "retained_fen",
 )
-_OPTIONAL_COLUMNS = ("previous_fen", "floor_fen", "cap_fen", "water_two_way_net_fen", "forest_fen")
+_OPTIONAL_COLUMNS = (
+    "previous_fen",
+    "floor_fen",
+    "cap_fen",
+    "water_two_way_net_fen",
+    "forest_fen",
+    "cropland_fen",
+    "transfer_fen",
+    "award_fen",
+)
 _LINE_FIELDS = (
     "step",
     "rule_id",

@@ -63,8 +63,18 @@ def _rule_for(config: LinkConfig, table: str) -> str:
         "horizontal_observations": "horizontal",
         "forest_areas": config.forest.id if config.forest else "forest",
         "ledger_claims": config.ledger.id if config.ledger else "ledger",
+        "cropland_areas": config.cropland.id if config.cropland else "cropland",
+        "transfer_inputs": config.transfer.id if config.transfer else "transfer",
+        "designations": _evaluation_id(config, "awards"),
+        "performance_scores": _evaluation_id(config, "performance"),
     }
     return owners[table]
+
+
+def _evaluation_id(config: LinkConfig, part: str) -> str:
+    evaluation = config.evaluation
+    rule = getattr(evaluation, part) if evaluation is not None else None
+    return str(rule.id) if rule is not None else part
 
 
 def stage_units(accounts: pd.DataFrame, config: LinkConfig) -> tuple[Units, list[Problem]]:

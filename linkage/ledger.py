@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 from linkage.config import LedgerConfig
-from linkage.errors import Problem
+from linkage.errors import LinkageError, Problem
 
-__all__ = ["LEDGER_KEY", "check_ledger", "deduplicate"]
+__all__ = ["LEDGER_KEY", "check_ledger", "deduplicate", "settle_claims"]
 
 LEDGER_KEY = ["unit_id", "area_id", "service", "year"]
 
@@ -52,6 +52,54 @@ def deduplicate(claims: pd.DataFrame, ledger: LedgerConfig) -> pd.DataFrame:
     out["rule_id"] = ledger.id
     out["paid_fen"] = out["amount_fen"].where(out["status"] == "accepted", 0).astype("int64")
     return out.drop(columns="_rank")
+
+
+def settle_claims(claims: pd.DataFrame, ledger: LedgerConfig | None) -> pd.DataFrame:
+    """The ledger of every claim of a run; without a ledger configuration, keys must be unique.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        ``unit_id, area_id, service, year, programme, amount_fen`` of every programme.
+    ledger : LedgerConfig or None
+        Programme priority; ``None`` when the configuration has no ledger.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`deduplicate`; without a ledger every claim is accepted.
+
+    Raises
+    ------
+    LinkageError
+        Without a ledger, if two programmes claim the same benefit on the same area and year
+        (the run cannot decide which one pays).
+
+    Examples
+    --------
+    >>> claims = pd.DataFrame({"unit_id": ["t1"], "area_id": ["cropland"],
+    ...     "service": ["cropland_protection"], "year": [2024], "programme": ["city"],
+    ...     "amount_fen": [700]})
+    >>> settle_claims(claims, None)[["status", "paid_fen"]].values.tolist()
+    [['accepted', 700]]
+    """
+    if ledger is not None:
+        return deduplicate(claims, ledger)
+    repeated = claims[claims.duplicated(LEDGER_KEY, keep=False)]
+    if not repeated.empty:
+        first = repeated.iloc[0]
+        raise LinkageError(
+            f"[ledger] programmes {sorted(set(repeated['programme']))} claim the same benefit "
+            f"({first['service']} on {first['unit_id']}/{first['area_id']} in {first['year']}); "
+            "add a `ledger` with programme_priority to decide which one pays"
+        )
+    out = claims.sort_values([*LEDGER_KEY, "programme"], ignore_index=True)
+    return out.assign(
+        paid_by=out["programme"],
+        status="accepted",
+        rule_id="",
+        paid_fen=out["amount_fen"].astype("int64"),
+    )
 
 
 def check_ledger(claims: pd.DataFrame, ledger: LedgerConfig) -> list[Problem]:

@@ -84,7 +84,7 @@ def target_based(values: FloatArray, target: float, *, higher_is_better: bool = 
     """
     if higher_is_better:
         return np.clip(values / target, 0.0, 1.0)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # tiny values: ratio inf, clipped to 1
         ratio = np.where(values > 0.0, target / np.where(values > 0.0, values, 1.0), 1.0)
     return np.clip(ratio, 0.0, 1.0)
 

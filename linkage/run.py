@@ -3,14 +3,14 @@
 Order: the configuration's shape and meaning, then every input table, are checked first and
 *all* problems are reported (each with its rule id) before anything is computed. Then the
 district stage splits the budget, the township stage splits each district's envelope, and the
-optional programmes (two-way water, horizontal agreements, forest with the de-duplication
-ledger) are settled. Outputs are written atomically by :mod:`linkage.export`.
+optional programmes (two-way water, horizontal agreements; forest, cropland, the key
+ecological function area transfer and the evaluation-linked awards through the de-duplication
+ledger, :mod:`linkage.programmes.settle`) are settled. Outputs are written atomically by :mod:`linkage.export`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from math import floor
 from pathlib import Path
@@ -23,7 +23,8 @@ from linkage.export import write_outputs
 from linkage.forest import adjusted_standard, check_forest, forest_claims
 from linkage.horizontal import check_horizontal, horizontal_lines
 from linkage.inputs import LinkInputs, load_inputs
-from linkage.ledger import check_ledger, deduplicate
+from linkage.ledger import check_ledger
+from linkage.programmes.settle import check_programme_config, check_programmes, settle
 from linkage.stages import StageResult, run_stage
 from linkage.validate import check_config, fen_from_cny
 from linkage.water import check_water, settle_water, water_lines
@@ -51,7 +52,8 @@ class LinkResult:
         Per-unit inputs used (base factors, last year's amount).
     programmes : dict of str to pandas.DataFrame
         Optional programme tables: ``water_lines``, ``water_settlement``, ``horizontal``,
-        ``forest_standard``, ``ledger``.
+        ``forest_standard``, ``ledger``, ``cropland``, ``cropland_lines``, ``transfer``,
+        ``transfer_lines``, ``performance``, ``awards``, ``award_lines``.
     summary : str
         A few lines for the command line.
     outputs : dict of str to pathlib.Path
@@ -83,7 +85,7 @@ def _programme_problems(config: LinkConfig, inputs: LinkInputs) -> list[Problem]
         )
     if config.ledger is not None:
         problems += check_ledger(inputs.table("ledger_claims"), config.ledger)
-    return problems
+    return problems + check_programmes(config, inputs)
 
 
 def validate_all(config_path: Path) -> tuple[LinkConfig, LinkInputs, dict[str, pd.Series]]:
@@ -107,7 +109,7 @@ def validate_all(config_path: Path) -> tuple[LinkConfig, LinkInputs, dict[str, p
         Input tables (all problems of all tables).
     """
     config = load_config(config_path)
-    problems = check_config(config)
+    problems = check_config(config) + check_programme_config(config)
     if problems:
         raise ConfigError(problems)
     inputs, previous = load_inputs(config)
@@ -150,7 +152,9 @@ def _stages(
     return results, envelopes
 
 
-def _programmes(config: LinkConfig, inputs: LinkInputs) -> dict[str, pd.DataFrame]:
+def _programmes(
+    config: LinkConfig, inputs: LinkInputs
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series]]:
     out: dict[str, pd.DataFrame] = {}
     if config.water_two_way is not None:
         out["water_lines"] = water_lines(
@@ -164,23 +168,15 @@ def _programmes(config: LinkConfig, inputs: LinkInputs) -> dict[str, pd.DataFram
         ).reset_index()
     if config.horizontal:
         out["horizontal"] = horizontal_lines(config, inputs.table("horizontal_observations"))
+    forest = None
     if config.forest is not None:
         standard = adjusted_standard(config, inputs.table("accounts"), inputs.units.districts)
         out["forest_standard"] = standard
         rate = float(standard.set_index("item")["value"].to_dict()["standard_cny_per_mu_yr"])
-        claims = forest_claims(config, inputs.table("forest_areas"), rate)
-        if config.ledger is not None:
-            others = inputs.table("ledger_claims")
-            others = others.assign(
-                amount_fen=[
-                    fen_from_cny(Decimal(repr(float(v)))) or 0 for v in others["amount_cny"]
-                ]
-            )
-            claims = pd.concat([others.drop(columns="amount_cny"), claims], ignore_index=True)
-            out["ledger"] = deduplicate(claims, config.ledger)
-        else:
-            out["ledger"] = claims.assign(status="accepted", paid_fen=claims["amount_fen"])
-    return out
+        forest = forest_claims(config, inputs.table("forest_areas"), rate)
+    settled = settle(config, inputs, forest)
+    out.update(settled.tables)
+    return out, settled.unit_amounts
 
 
 def _unit_table(inputs: LinkInputs) -> pd.DataFrame:
@@ -195,6 +191,7 @@ def _assemble(
     stages: list[StageResult],
     envelopes: dict[str, int],
     programmes: dict[str, pd.DataFrame],
+    unit_amounts: dict[str, pd.Series],
 ) -> pd.DataFrame:
     allocation = pd.concat([s.allocation for s in stages]).join(_unit_table(inputs))
     is_district = allocation["stage"] == "district"
@@ -204,12 +201,9 @@ def _assemble(
     if "water_settlement" in programmes:
         net = programmes["water_settlement"].set_index("party")["net_fen"]
         allocation["water_two_way_net_fen"] = allocation.index.to_series().map(net).fillna(0)
-    if "ledger" in programmes and config.forest is not None:
-        ledger = programmes["ledger"]
-        paid = ledger[ledger["programme"] == config.forest.programme]
-        forest = paid.groupby("unit_id")["paid_fen"].sum()
-        allocation["forest_fen"] = allocation.index.to_series().map(forest).fillna(0)
-    for column in ("water_two_way_net_fen", "forest_fen"):
+    for column, paid in unit_amounts.items():
+        allocation[column] = allocation.index.to_series().map(paid).fillna(0)
+    for column in ("water_two_way_net_fen", *unit_amounts):
         if column in allocation:
             allocation[column] = allocation[column].astype("int64")
     allocation.insert(1, "year", config.policy.year)
@@ -268,8 +262,8 @@ def compute_link(config_path: Path) -> LinkResult:
     """
     config, inputs, previous = validate_all(config_path)
     stages, envelopes = _stages(config, inputs, previous)
-    programmes = _programmes(config, inputs)
-    allocation = _assemble(config, inputs, stages, envelopes, programmes)
+    programmes, unit_amounts = _programmes(config, inputs)
+    allocation = _assemble(config, inputs, stages, envelopes, programmes, unit_amounts)
     scores = pd.concat([s.scores.assign(stage=s.allocation["stage"].iloc[0]) for s in stages])
     audit = pd.concat([s.audit for s in stages], ignore_index=True)
     return LinkResult(

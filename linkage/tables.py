@@ -35,6 +35,8 @@ class Column:
         Whether empty cells are allowed.
     minimum : float or None
         Smallest allowed value of a numeric column.
+    optional : bool
+        Whether the column may be left out of the file (it is then read as all empty).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Column:
     unit: str = ""
     nullable: bool = False
     minimum: float | None = None
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ def _i(name: str, *, minimum: float | None = None) -> Column:
 
 def _f(name: str, unit: str, *, minimum: float | None = None, nullable: bool = False) -> Column:
     return Column(name, "float", unit, nullable, minimum)
+
+
+def _opt(name: str, unit: str, *, minimum: float | None = 0.0) -> Column:
+    """An optional, nullable numeric column (absent from the file: read as all empty)."""
+    return Column(name, "float", unit, True, minimum, optional=True)
 
 
 TABLES: dict[str, TableSpec] = {
@@ -162,6 +170,41 @@ TABLES: dict[str, TableSpec] = {
             ),
             ("unit_id", "area_id", "service", "year", "programme"),
         ),
+        TableSpec(
+            "cropland_areas",
+            (
+                _s("unit_id"),
+                _i("year"),
+                _f("cropland_area_m2", "m2", minimum=0.0),
+                _opt("cropland_to_construction_m2", "m2"),
+                _opt("quality_factor", "1"),
+            ),
+            ("unit_id", "year"),
+        ),
+        TableSpec(
+            "transfer_inputs",
+            (
+                _s("unit_id"),
+                _i("year"),
+                _f("standard_expenditure_cny", "CNY", minimum=0.0),
+                _f("standard_revenue_cny", "CNY", minimum=0.0),
+                _opt("subsidy_coefficient", "1"),
+                _opt("prohibited_zone_area_km2", "km2"),
+                _opt("prohibited_zone_count", "zones"),
+                _opt("guidance_subsidy_cny", "CNY"),
+            ),
+            ("unit_id", "year"),
+        ),
+        TableSpec(
+            "designations",
+            (_s("unit_id"), _i("year"), _s("designation")),
+            ("unit_id", "designation"),
+        ),
+        TableSpec(
+            "performance_scores",
+            (_s("unit_id"), _i("year"), _s("criterion"), _f("score", "points 0-100", minimum=0.0)),
+            ("unit_id", "year", "criterion"),
+        ),
     )
 }
 
@@ -242,6 +285,9 @@ def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame,
             )
         ]
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    for column in spec.columns:
+        if column.optional and column.name not in raw.columns:
+            raw[column.name] = ""
     missing = [c.name for c in spec.columns if c.name not in raw.columns]
     if missing:
         return pd.DataFrame(), [
@@ -249,7 +295,7 @@ def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame,
                 rule_id,
                 f"{spec.name}",
                 f"missing column(s) {missing}; found {list(raw.columns)}",
-                "add the columns: " + ", ".join(c.name for c in spec.columns),
+                "add the columns: " + ", ".join(c.name for c in spec.columns if not c.optional),
             )
         ]
     out = pd.DataFrame(index=raw.index)

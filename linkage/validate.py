@@ -327,8 +327,8 @@ def _forest_and_ledger(config: LinkConfig) -> Iterator[Problem]:
 def _rules(node: object) -> Iterator[Rule]:
     if isinstance(node, Rule):
         yield node
-    if isinstance(node, list):
-        for item in node:
+    if isinstance(node, list | dict):
+        for item in node.values() if isinstance(node, dict) else node:
             yield from _rules(item)
     elif isinstance(node, BaseModel):
         for name in type(node).model_fields:

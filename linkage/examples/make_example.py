@@ -233,6 +233,88 @@ def forest(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     return areas, claims[["unit_id", "area_id", "service", "year", "programme", "amount_cny"]]
 
 
+def cropland(rng: np.random.Generator) -> pd.DataFrame:
+    """Cropland per township (m2, as the land-cover accounts give it), loss and quality."""
+    rows = []
+    for town in _townships():
+        area = rng.uniform(2e6, 4e7)
+        for year in YEARS:
+            lost = round(area * rng.uniform(0.0, 0.02), 1) if year > YEARS[0] else 0.0
+            area = area - lost
+            rows.append((town, year, round(area, 1), lost, round(rng.uniform(0.85, 1.15), 2)))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "unit_id",
+            "year",
+            "cropland_area_m2",
+            "cropland_to_construction_m2",
+            "quality_factor",
+        ],
+    )
+
+
+def transfer_inputs(rng: np.random.Generator) -> pd.DataFrame:
+    """Standard fiscal expenditure and revenue, prohibited zones and guidance per district."""
+    rows = []
+    for district in DISTRICTS:
+        expenditure = round(rng.uniform(3e9, 6e9), -4)
+        revenue = round(expenditure * rng.uniform(0.3, 0.8), -4)
+        area = round(rng.uniform(0.0, 400.0), 2)
+        rows.append(
+            (
+                district,
+                YEARS[-1],
+                expenditure,
+                revenue,
+                area,
+                int(rng.integers(0, 4)),
+                round(rng.uniform(0, 5e6), -2),
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "unit_id",
+            "year",
+            "standard_expenditure_cny",
+            "standard_revenue_cny",
+            "prohibited_zone_area_km2",
+            "prohibited_zone_count",
+            "guidance_subsidy_cny",
+        ],
+    )
+
+
+def evaluation() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Designations (one held since 2019, three obtained in 2024) and 2023 performance scores."""
+    designations = pd.DataFrame(
+        {
+            "unit_id": ["D01", "D03", "D04", "D05"],
+            "year": [2019, 2024, 2024, 2024],
+            "designation": [
+                "eco_civilisation_demonstration_zone",
+                "eco_civilisation_demonstration_zone",
+                "two_mountains_base",
+                "soil_water_conservation_county",
+            ],
+        }
+    )
+    scores = {
+        "D01": (92, 85, 88),
+        "D02": (70, 65, 72),
+        "D03": (85, 90, 80),
+        "D04": (95, 92, 96),
+        "D05": (60, 55, 58),
+    }
+    rows = [
+        (unit, 2023, criterion, value)
+        for unit, values in scores.items()
+        for criterion, value in zip(("funds_use", "targets_met", "management"), values, strict=True)
+    ]
+    return designations, pd.DataFrame(rows, columns=["unit_id", "year", "criterion", "score"])
+
+
 def main() -> None:
     """Write every example table next to this script."""
     rng = np.random.default_rng(20240601)
@@ -246,7 +328,28 @@ def main() -> None:
     _write(horizontal(rng), "horizontal_observations.csv")
     areas, claims = forest(rng)
     _write(areas, "forest_areas.csv")
+    claims = pd.concat([claims, _national_cropland_claim()], ignore_index=True)
     _write(claims, "ledger_claims.csv")
+    more = np.random.default_rng(20240602)  # the programmes of issue 9: a second stream
+    _write(cropland(more), "cropland_areas.csv")
+    _write(transfer_inputs(more), "transfer_inputs.csv")
+    designations, scores = evaluation()
+    _write(designations, "designations.csv")
+    _write(scores, "performance_scores.csv")
+
+
+def _national_cropland_claim() -> pd.DataFrame:
+    """A claim of another programme on one township's cropland: the ledger pays it once."""
+    return pd.DataFrame(
+        {
+            "unit_id": ["T0102"],
+            "area_id": ["cropland"],
+            "service": ["cropland_protection"],
+            "year": [2024],
+            "programme": ["national_cropland_pilot"],
+            "amount_cny": [1_500_000.0],
+        }
+    )
 
 
 if __name__ == "__main__":

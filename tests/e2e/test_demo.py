@@ -19,6 +19,7 @@ from gep.config import demo_config_path, load_run_config
 from gep.run import execute
 
 EXPECTED = [
+    "bulletins",
     "accounts.csv",
     "accounts.xlsx",
     "units.gpkg",
@@ -56,6 +57,8 @@ def test_every_output_is_written(demo_out):
     assert "water_conserved_2020.tif" in rasters
     assert any(n.endswith("_value_constant_cny.tif") for n in rasters)
     assert not list(out.parent.glob(".*partial"))
+    bulletins = list((out / "bulletins").rglob("*.md")) + list((out / "bulletins").rglob("*.html"))
+    assert len(bulletins) == 2 * (16 + 349)
 
 
 def test_demo_prints_the_sample_summary_and_results(demo_out):

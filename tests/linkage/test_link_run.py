@@ -84,6 +84,13 @@ def test_json_matches_its_schema_and_the_csv(example_run: LinkResult) -> None:
         "horizontal",
         "forest_standard",
         "ledger",
+        "cropland",
+        "cropland_lines",
+        "transfer",
+        "transfer_lines",
+        "performance",
+        "awards",
+        "award_lines",
     }
 
 

@@ -1,0 +1,572 @@
+"""Uncertainty: Monte Carlo over parameter and price distributions, GEP and allocation intervals.
+
+The expensive part of GEP (reading rasters, routing, reclassifying, intersecting units with the
+grid) does not depend on most parameters. :func:`build_gep_model` runs the services once and
+keeps, per unit, the terms a sample needs:
+
+* prices — a component's value is ``quantity × factor × price``: a price sample costs one
+  multiplication per unit, nothing per pixel;
+* water-balance runoff coefficients ``runoff_coefficient:<type>`` — water conserved is
+  ``Σ (P − αP − ET)·A``, linear in α: per unit ``Q(α) = Q(α₀) − Σ_t (α_t − α₀_t)·Σ_{i∈t} P_i·A_i``;
+* the NEP ratio ``nep_npp_ratio`` — ``Q ∝ α``;
+* cover factors ``usle_c:<type>`` — soil retention ``RKLS·(1 − C·P)`` is linear in C;
+* the water-yield seasonality ``seasonality`` — the Budyko curve re-evaluated on vegetated
+  pixels from pre-computed ``φ`` and ``AWC/P`` (:func:`gep.calibration.fu_zhang_yield`).
+
+Distributions are declared as ``{name: {dist: normal, mean: .., sd: ..}}`` (normal, lognormal,
+uniform, triangular). Sampling is seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, model_validator
+from scipy import stats
+
+from data_catalog.catalog import Catalog, load_catalog
+from data_catalog.errors import InputError
+from gep import units
+from gep.accounts import UnitLevel, zonal_sum
+from gep.calibration import (
+    WaterYieldPixels,
+    catchments_from_level,
+    fu_zhang_yield,
+    water_yield_inputs,
+)
+from gep.config import RunConfig
+from gep.pipeline import class_table, load_prices, run_service, unit_levels
+from gep.prices import price_for_year
+from gep.valuation import value_quantities
+
+__all__ = [
+    "Distribution",
+    "GEPModel",
+    "MonteCarloResult",
+    "build_gep_model",
+    "gep_share_allocation",
+    "load_distributions",
+    "monte_carlo",
+    "sample_distributions",
+]
+
+Allocate = Callable[[np.ndarray], np.ndarray]
+
+
+class Distribution(BaseModel):
+    """A declared distribution of one parameter or price.
+
+    ``normal`` (mean, sd; optional low/high truncation), ``lognormal`` (mean_log, sd_log of
+    ln x), ``uniform`` (low, high), ``triangular`` (low, mode, high).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dist: Literal["normal", "lognormal", "uniform", "triangular"]
+    mean: float | None = None
+    sd: float | None = None
+    mean_log: float | None = None
+    sd_log: float | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        need = {
+            "normal": ("mean", "sd"),
+            "lognormal": ("mean_log", "sd_log"),
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+        }[self.dist]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"{self.dist} needs {list(need)}; missing {missing}")
+        if self.dist in ("uniform", "triangular") and not self.low < self.high:  # type: ignore[operator]
+            raise ValueError(f"{self.dist}: low must be < high")
+        if self.dist == "triangular" and not self.low <= self.mode <= self.high:  # type: ignore[operator]
+            raise ValueError("triangular: low <= mode <= high")
+        if (self.sd is not None and self.sd <= 0) or (self.sd_log is not None and self.sd_log <= 0):
+            raise ValueError("sd and sd_log must be > 0")
+        return self
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the support is finite (uniform, triangular, normal truncated on both sides)."""
+        return self.dist in ("uniform", "triangular") or (
+            self.dist == "normal" and self.low is not None and self.high is not None
+        )
+
+    def frozen(self) -> Any:
+        """The scipy.stats frozen distribution."""
+        if self.dist == "uniform":
+            return stats.uniform(self.low, self.high - self.low)  # type: ignore[operator]
+        if self.dist == "triangular":
+            width = self.high - self.low  # type: ignore[operator]
+            return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)  # type: ignore[operator]
+        if self.dist == "lognormal":
+            return stats.lognorm(self.sd_log, scale=np.exp(self.mean_log))  # type: ignore[arg-type]
+        if self.low is not None or self.high is not None:
+            lo = -np.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
+            hi = np.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+            return stats.truncnorm(lo, hi, loc=self.mean, scale=self.sd)
+        return stats.norm(self.mean, self.sd)
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Values at probabilities ``u`` (inverse CDF; open-ended tails clipped at 1e-6)."""
+        q = np.asarray(u, dtype=np.float64)
+        if not self.bounded:
+            q = np.clip(q, 1e-6, 1 - 1e-6)
+        return np.asarray(self.frozen().ppf(q), dtype=np.float64)
+
+
+def load_distributions(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, Distribution]:
+    """Distributions from a config mapping ``{name: {dist: .., ...}}``; all problems at once."""
+    out, problems = {}, []
+    for name, spec in mapping.items():
+        try:
+            out[str(name)] = Distribution.model_validate(dict(spec))
+        except ValueError as exc:
+            problems.append(f"  - {name}: {exc}".replace("\n", " "))
+    if problems:
+        raise InputError("invalid distributions:\n" + "\n".join(problems))
+    return out
+
+
+def sample_distributions(
+    distributions: Mapping[str, Distribution], n: int, *, seed: int
+) -> pd.DataFrame:
+    """``n`` independent draws of every declared quantity (seeded), one column each."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({name: d.from_unit(rng.random(n)) for name, d in distributions.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# The GEP model: per-unit terms computed once
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuantityTerm:
+    """A physical quantity per unit as a function of parameters.
+
+    ``Q(θ) = baseline + Σ_j (θ_j − reference_j)·slopes_j`` for the linear parameters, plus an
+    optional non-linear part (``nonlinear(samples) → (n, units)`` replacing the baseline).
+    """
+
+    name: str
+    unit: str
+    baseline: np.ndarray
+    slopes: dict[str, np.ndarray] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)
+    nonlinear: Callable[[pd.DataFrame], np.ndarray] | None = None
+    nonlinear_parameters: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names this quantity depends on."""
+        return (*self.slopes, *self.nonlinear_parameters)
+
+    def evaluate(self, samples: pd.DataFrame) -> np.ndarray:
+        """Quantity per sample and unit, shape ``(n_samples, n_units)``."""
+        n = len(samples)
+        use_nonlinear = self.nonlinear is not None and any(
+            p in samples.columns for p in self.nonlinear_parameters
+        )
+        base = self.nonlinear(samples) if use_nonlinear else np.tile(self.baseline, (n, 1))  # type: ignore[misc]
+        for name, slope in self.slopes.items():
+            if name in samples.columns:
+                shift = samples[name].to_numpy(dtype=np.float64) - self.reference[name]
+                base = base + shift[:, None] * slope[None, :]
+        return base
+
+
+@dataclass
+class ComponentTerm:
+    """A valued component: ``value = quantity × factor × price`` at constant prices."""
+
+    key: str
+    price_item: str
+    nominal_price: float  # the observed price in its price year (the unit a price sample is in)
+    value_per_quantity: float  # factor × constant price, CNY per quantity unit
+    quantity: QuantityTerm
+
+
+@dataclass
+class GEPModel:
+    """GEP per unit (constant prices) as a cheap function of parameters and prices."""
+
+    units: pd.DataFrame
+    year: int
+    components: list[ComponentTerm]
+
+    @property
+    def parameters(self) -> list[str]:
+        """Every parameter or price (``price:<item>``) the model can vary."""
+        names = {p for c in self.components for p in c.quantity.parameters}
+        names |= {f"price:{c.price_item}" for c in self.components}
+        return sorted(names)
+
+    def check(self, names: Iterable[str]) -> None:
+        """Refuse names the model cannot vary (before any sampling)."""
+        unknown = sorted(set(names) - set(self.parameters))
+        if unknown:
+            raise InputError(
+                f"uncertainty: the model cannot vary {unknown}; it knows {self.parameters} "
+                "(build it with these parameters: build_gep_model(..., parameters=[...]))"
+            )
+
+    def component_values(self, samples: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Value in CNY (constant prices) per component, sample and unit."""
+        out = {}
+        n = len(samples)
+        for c in self.components:
+            price_name = f"price:{c.price_item}"
+            ratio = (
+                samples[price_name].to_numpy(dtype=np.float64) / c.nominal_price
+                if price_name in samples.columns
+                else np.ones(n)
+            )
+            out[c.key] = c.quantity.evaluate(samples) * c.value_per_quantity * ratio[:, None]
+        return out
+
+    def evaluate(self, samples: pd.DataFrame) -> np.ndarray:
+        """GEP in CNY (constant prices) per sample and unit, shape ``(n_samples, n_units)``."""
+        self.check(samples.columns)
+        return np.sum(list(self.component_values(samples).values()), axis=0)
+
+    def baseline(self) -> np.ndarray:
+        """GEP per unit at the configured parameters and prices (CNY)."""
+        return self.evaluate(pd.DataFrame(index=[0]))[0]
+
+
+def _type_sums(
+    cat: Catalog, level: UnitLevel, year: int, values: np.ndarray, types: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """``Σ_{i∈t} W[u, i]·v_i`` per ecosystem type t (land cover of ``year``)."""
+    from gep.calibration import ecosystem_type_of_codes, landcover_arrays
+
+    lc_id, codes, valid = landcover_arrays(cat, year)
+    eco = ecosystem_type_of_codes(cat, lc_id).reindex(codes.ravel()).to_numpy(dtype=object)
+    out = {}
+    for t in types:
+        mask = valid.ravel() & (eco == t) & np.isfinite(values.ravel())
+        out[t] = zonal_sum(level, np.where(mask, values.ravel(), 0.0))[0]
+    return out
+
+
+def _class_parameter(cat: Catalog, year: int, params: pd.DataFrame, parameter: str) -> pd.Series:
+    lc_id = cat.find(variable="landcover", year=year)
+    from gep.calibration import ecosystem_type_of_codes
+
+    table = class_table(cat, lc_id, params, {parameter: parameter})[parameter]
+    eco = ecosystem_type_of_codes(cat, lc_id)
+    return table.groupby(eco.reindex(table.index).to_numpy()).first()
+
+
+def _by_type(names: Iterable[str], prefix: str) -> list[str]:
+    return [n.split(":", 1)[1] for n in names if n.startswith(prefix + ":")]
+
+
+def _water_conserved_slopes(
+    cat: Catalog, level: UnitLevel, year: int, params: pd.DataFrame, names: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    types = _by_type(names, "runoff_coefficient")
+    coef = _class_parameter(cat, year, params, "runoff_coefficient")
+    bad = [t for t in types if not np.isfinite(coef.get(t, np.nan))]
+    if bad:
+        raise InputError(
+            f"runoff_coefficient of {bad} is blank (outside the water-balance method): it cannot "
+            "be varied; give it a value in the parameter table first"
+        )
+    grid = cat.reference_grid()
+    precip = np.asarray(cat.raster(cat.find(variable="precipitation", year=year)).values)
+    volume_per_alpha = precip * np.broadcast_to(grid.cell_area_m2(), grid.shape) * units.MM_TO_M
+    sums = _type_sums(cat, level, year, volume_per_alpha, types)
+    # ∂Q/∂α_t = −Σ_{i∈t} P_i·A_i·0.001 (m³ per unit of α)
+    slopes = {f"runoff_coefficient:{t}": -sums[t] for t in types}
+    return slopes, {f"runoff_coefficient:{t}": float(coef[t]) for t in types}
+
+
+def _soil_retention_slopes(
+    cat: Catalog,
+    level: UnitLevel,
+    year: int,
+    params: pd.DataFrame,
+    names: list[str],
+    rkls: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    types = _by_type(names, "usle_c")
+    c = _class_parameter(cat, year, params, "usle_c")
+    p = _class_parameter(cat, year, params, "usle_p")
+    sums = _type_sums(cat, level, year, rkls, types)
+    # retention RKLS·(1 − C·P): ∂Q/∂C_t = −P_t·Σ_{i∈t} RKLS_i (t yr-1 per unit of C)
+    slopes = {f"usle_c:{t}": -float(p[t]) * sums[t] for t in types}
+    return slopes, {f"usle_c:{t}": float(c[t]) for t in types}
+
+
+def _water_yield_nonlinear(
+    cat: Catalog, level: UnitLevel, year: int, params: pd.DataFrame
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    catchments = catchments_from_level(level, cat.reference_grid())
+    full = water_yield_inputs(cat, params, year)
+    parts = [
+        WaterYieldPixels.build([a[idx] for a in full], area)
+        for idx, area in zip(catchments.pixels, catchments.area_m2, strict=True)
+    ]
+
+    def evaluate(samples: pd.DataFrame) -> np.ndarray:
+        z = samples["seasonality"].to_numpy(dtype=np.float64)
+        out = np.empty((z.size, len(parts)))
+        for j, q in enumerate(parts):  # a loop over units, vectorised over pixels
+            for s, zs in enumerate(z):
+                y = fu_zhang_yield(q.phi, q.awc_over_p, q.precipitation, zs)
+                out[s, j] = (float(np.dot(q.area_m2, y)) + q.fixed_volume) * units.MM_TO_M
+        return out
+
+    return evaluate
+
+
+#: service that produces each accounted quantity
+_PRODUCER = {
+    "water_conserved": "water_conservation",
+    "water_yield": "water_yield",
+    "co2_sequestration": "carbon_nep",
+    "soil_retention": "soil_retention",
+}
+
+
+def _quantity_term(
+    cat: Catalog,
+    config: RunConfig,
+    level: UnitLevel,
+    year: int,
+    name: str,
+    names: list[str],
+    datasets: dict[str, Any],
+) -> QuantityTerm:
+    params = cat.table(config.parameters)
+    service = _PRODUCER.get(name)
+    if service is None or service not in config.services:
+        raise InputError(f"uncertainty: quantity '{name}' is not produced by a configured service")
+    if service not in datasets:
+        datasets[service] = run_service(cat, config, params, service, year)
+    ds = datasets[service]
+    da = ds[name]
+    term = QuantityTerm(name, str(da.attrs.get("units", "")), zonal_sum(level, da.values)[0])
+    if name == "water_conserved":
+        term.slopes, term.reference = _water_conserved_slopes(cat, level, year, params, names)
+    elif name == "co2_sequestration" and "nep_npp_ratio" in names:
+        ratio = float(config.services["carbon_nep"]["nep_npp_ratio"])
+        term.slopes, term.reference = (
+            {"nep_npp_ratio": term.baseline / ratio},
+            {"nep_npp_ratio": ratio},
+        )
+    elif name == "soil_retention":
+        rkls = np.asarray(ds["soil_loss_potential"].values)
+        term.slopes, term.reference = _soil_retention_slopes(cat, level, year, params, names, rkls)
+    elif name == "water_yield" and "seasonality" in names:
+        term.nonlinear = _water_yield_nonlinear(cat, level, year, params)
+        term.nonlinear_parameters = ("seasonality",)
+    return term
+
+
+def build_gep_model(
+    config: RunConfig,
+    *,
+    level: str = "district",
+    year: int | None = None,
+    parameters: Iterable[str] = (),
+) -> GEPModel:
+    """Run the configured services once and keep what samples of ``parameters`` need.
+
+    Parameters
+    ----------
+    config : RunConfig
+        A run configuration (catalog, services, valuation).
+    level : str
+        Unit level (from ``config.units``).
+    year : int, optional
+        Accounting year (default: the last of ``config.years``).
+    parameters : iterable of str
+        Model parameters that will be sampled: ``runoff_coefficient:<type>``,
+        ``nep_npp_ratio``, ``usle_c:<type>``, ``seasonality`` (prices ``price:<item>`` are
+        always available).
+
+    Returns
+    -------
+    GEPModel
+    """
+    year = int(year if year is not None else config.years[-1])
+    names = list(parameters)
+    cat = load_catalog(config.catalog_file())
+    levels = {lv.level: lv for lv in unit_levels(cat, config)}
+    if level not in levels:
+        raise InputError(f"uncertainty: no unit level '{level}'; the config has {sorted(levels)}")
+    unit = levels[level]
+    datasets: dict[str, Any] = {}
+    quantities: dict[str, QuantityTerm] = {}
+    for comp in config.valuation.enabled():
+        if comp.quantity not in quantities:
+            quantities[comp.quantity] = _quantity_term(
+                cat, config, unit, year, comp.quantity, names, datasets
+            )
+    return GEPModel(
+        unit.units[["unit_id", "unit_name"]].copy(),
+        year,
+        _components(config, quantities, unit, year),
+    )
+
+
+def _components(
+    config: RunConfig, quantities: dict[str, QuantityTerm], level: UnitLevel, year: int
+) -> list[ComponentTerm]:
+    prices, indices = load_prices(config)
+    table = pd.DataFrame(
+        [
+            {
+                "unit_id": "_",
+                "year": year,
+                "quantity_name": n,
+                "quantity": 1.0,
+                "quantity_unit": q.unit,
+            }
+            for n, q in quantities.items()
+        ]
+    )
+    valued = value_quantities(table, config.valuation, prices, indices)
+    out = []
+    for comp, (_, row) in zip(config.valuation.enabled(), valued.iterrows(), strict=True):
+        observed_year = int(row["price_year"])
+        observed = price_for_year(
+            prices,
+            indices,
+            comp.price_item,
+            observed_year,
+            base_year=observed_year,
+            deflator=comp.deflator,
+            price_year=observed_year,
+        )
+        out.append(
+            ComponentTerm(
+                key=f"{comp.service}/{comp.component}",
+                price_item=comp.price_item,
+                nominal_price=observed.current_cny,
+                value_per_quantity=float(row["value_constant_cny"]),  # quantity 1 × factor × price
+                quantity=quantities[comp.quantity],
+            )
+        )
+    del level
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation and Monte Carlo
+# --------------------------------------------------------------------------------------------
+
+
+def gep_share_allocation(budget_cny: float) -> Allocate:
+    """Allocation of a fund in proportion to GEP, ``budget · GEP_u / Σ GEP`` (negatives as 0).
+
+    This is the GEP component of the linkage formula family (METHODS.md §4: a fund split by
+    constant-price GEP); a full policy allocation adds scores, floors and caps
+    (:mod:`linkage`).
+    """
+
+    def allocate(gep: np.ndarray) -> np.ndarray:
+        positive = np.clip(gep, 0.0, None)
+        total = positive.sum(axis=1, keepdims=True)
+        return budget_cny * positive / np.where(total > 0, total, 1.0)
+
+    return allocate
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each unit per sample (1 = largest)."""
+    order = np.argsort(-values, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(values.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, values.shape[1] + 1)[None, :]
+    return ranks
+
+
+@dataclass
+class MonteCarloResult:
+    """Samples and the GEP (and allocation) per sample and unit."""
+
+    units: pd.DataFrame
+    samples: pd.DataFrame
+    gep: np.ndarray
+    baseline: np.ndarray
+    allocation: np.ndarray | None = None
+    baseline_allocation: np.ndarray | None = None
+
+    def intervals(self, percentiles: tuple[float, ...] = (5.0, 50.0, 95.0)) -> pd.DataFrame:
+        """Per unit: baseline, mean and percentiles of GEP (and of the allocation), CNY."""
+        table = self.units.reset_index(drop=True).copy()
+        table["gep_baseline_cny"] = self.baseline
+        table["gep_mean_cny"] = self.gep.mean(axis=0)
+        for q, values in zip(
+            percentiles, np.percentile(self.gep, percentiles, axis=0), strict=True
+        ):
+            table[f"gep_p{q:g}_cny"] = values
+        if self.allocation is not None:
+            table["allocation_baseline_cny"] = self.baseline_allocation
+            table["allocation_mean_cny"] = self.allocation.mean(axis=0)
+            pct = np.percentile(self.allocation, percentiles, axis=0)
+            for q, values in zip(percentiles, pct, strict=True):
+                table[f"allocation_p{q:g}_cny"] = values
+        return table
+
+    def rank_changes(self) -> pd.DataFrame:
+        """How often each unit's GEP rank differs from its baseline rank, and the rank range."""
+        ranks = _ranks(self.gep)
+        base = _ranks(self.baseline[None, :])[0]
+        table = self.units.reset_index(drop=True).copy()
+        table["rank_baseline"] = base
+        table["rank_change_frequency"] = (ranks != base[None, :]).mean(axis=0)
+        table["rank_p5"] = np.percentile(ranks, 5, axis=0)
+        table["rank_p95"] = np.percentile(ranks, 95, axis=0)
+        return table
+
+
+def monte_carlo(
+    model: GEPModel,
+    distributions: Mapping[str, Distribution],
+    n: int,
+    *,
+    seed: int,
+    allocate: Allocate | None = None,
+) -> MonteCarloResult:
+    """Monte Carlo of GEP per unit (and of an allocation) over declared distributions.
+
+    Parameters
+    ----------
+    model : GEPModel
+        From :func:`build_gep_model` (per-pixel work done once).
+    distributions : mapping
+        Name → :class:`Distribution` (names from ``model.parameters``).
+    n : int
+        Number of samples.
+    seed : int
+        Seed of the sampler.
+    allocate : callable, optional
+        GEP matrix ``(n, units)`` → allocation matrix (e.g. :func:`gep_share_allocation`).
+
+    Returns
+    -------
+    MonteCarloResult
+    """
+    model.check(distributions)
+    samples = sample_distributions(distributions, n, seed=seed)
+    gep = model.evaluate(samples)
+    baseline = model.baseline()
+    result = MonteCarloResult(model.units, samples, gep, baseline)
+    if allocate is not None:
+        result.allocation = allocate(gep)
+        result.baseline_allocation = allocate(baseline[None, :])[0]
+    return result
