@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from gep.exports import atomic_write
 
@@ -39,9 +40,10 @@ class ReportContent:
 
 
 def _table(df: pd.DataFrame, *, text_columns: tuple[str, ...] = ()) -> str:
+    text = {c for c in df.columns if c in text_columns or not is_numeric_dtype(df[c])}
     head = "".join(
         f"<th class='t'>{html.escape(str(c))}</th>"
-        if c in text_columns or df[c].dtype == object
+        if c in text
         else f"<th>{html.escape(str(c))}</th>"
         for c in df.columns
     )
@@ -52,7 +54,7 @@ def _table(df: pd.DataFrame, *, text_columns: tuple[str, ...] = ()) -> str:
             if isinstance(value, float):
                 cells.append(f"<td>{value:,.2f}</td>")
             else:
-                cls = " class='t'" if column in text_columns or not isinstance(value, int) else ""
+                cls = " class='t'" if column in text else ""
                 cells.append(f"<td{cls}>{html.escape(str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
