@@ -277,6 +277,37 @@ def compute_link(config_path: Path) -> LinkResult:
     )
 
 
+def allocation_with_accounts(
+    config: LinkConfig,
+    inputs: LinkInputs,
+    previous: dict[str, pd.Series],
+    accounts: pd.DataFrame,
+) -> pd.DataFrame:
+    """The allocation table recomputed with another accounts table, in memory.
+
+    For sensitivity and uncertainty studies: ``config``, ``inputs`` and ``previous`` come from
+    :func:`validate_all` once; ``accounts`` has the same units and columns as the validated
+    accounts table (e.g. its values scaled by a sampled parameter or price). Nothing is read
+    or written.
+
+    Parameters
+    ----------
+    config, inputs, previous
+        The output of :func:`validate_all`.
+    accounts : pandas.DataFrame
+        Replacement accounts table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The allocation (as ``LinkResult.allocation``): amounts in fen and CNY per unit.
+    """
+    changed = LinkInputs({**inputs.tables, "accounts": accounts}, inputs.units)
+    stages, envelopes = _stages(config, changed, previous)
+    programmes, unit_amounts = _programmes(config, changed)
+    return _assemble(config, changed, stages, envelopes, programmes, unit_amounts)
+
+
 def run_link(config_path: Path, out_dir: Path | None = None) -> LinkResult:
     """Validate, compute and write ``allocation.csv/.xlsx/.json`` and the JSON schema.
 
