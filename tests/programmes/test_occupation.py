@@ -202,3 +202,30 @@ def test_cropland_areas_from_the_land_cover(tmp_path: Path) -> None:
         float(zonal_sum(districts, np.where((lc15 == 1) & (lc20 == 8), 90_000.0, 0.0))[0].sum())
     )
     assert lost > 0 and (table[table["year"] == 2015]["cropland_to_construction_m2"] == 0).all()
+
+
+def test_cli_occupation_prints_the_compensation(tmp_path):
+    from typer.testing import CliRunner
+
+    from gep.cli import app
+
+    out = tmp_path / "occ"
+    result = CliRunner().invoke(
+        app,
+        [
+            "occupation",
+            str(_footprint(tmp_path)),
+            "--config",
+            str(_config(tmp_path)),
+            "--out",
+            str(out),
+        ],
+        terminal_width=160,
+    )
+    assert result.exit_code == 0, result.output
+    assert out.exists() and any(out.iterdir())
+    outside = _footprint(tmp_path, shift_rows=10_000)
+    refused = CliRunner().invoke(
+        app, ["occupation", str(outside), "--config", str(_config(tmp_path))], terminal_width=160
+    )
+    assert refused.exit_code == 2
