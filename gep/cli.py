@@ -97,6 +97,17 @@ class _RichReporter:
         self.progress.update(self.total, completed=len(STAGES))
 
 
+def _print_mapping(result: dict[str, object], *, digits: str) -> None:
+    """Print a result dict line by line: numbers formatted, nested dicts inline."""
+    for key, value in result.items():
+        if isinstance(value, float):
+            console.print(f"{key}: {value:,{digits}}")
+        elif isinstance(value, int | str | Path):
+            console.print(f"{key}: {value}")
+        elif isinstance(value, dict):
+            console.print(f"{key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
+
+
 def _fail(exc: GEPError | LinkageError) -> typer.Exit:
     """Print one of our errors (all problems of a catalog) and return the exit to raise."""
     if isinstance(exc, CatalogError):
@@ -286,11 +297,7 @@ def occupation(
             )
     except GEPError as exc:
         raise _fail(exc) from exc
-    for key, value in result.items():
-        if isinstance(value, float):
-            console.print(f"{key}: {value:,.2f}")
-        elif isinstance(value, int | str):
-            console.print(f"{key}: {value}")
+    _print_mapping(result, digits=".2f")
 
 
 @app.command()
@@ -308,13 +315,7 @@ def calibrate(
             result = run_calibration(config, out)
     except GEPError as exc:
         raise _fail(exc) from exc
-    for key, value in result.items():
-        if isinstance(value, float):
-            console.print(f"{key}: {value:,.6g}")
-        elif isinstance(value, int | str | Path):
-            console.print(f"{key}: {value}")
-        elif isinstance(value, dict):
-            console.print(f"{key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
+    _print_mapping(result, digits=".6g")
 
 
 @app.command()

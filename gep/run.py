@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -436,11 +436,3 @@ def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -
             warnings=warnings,
         )
     return RunResult(Path(out).resolve(), acc, summary, allocation, timings, warnings)
-
-
-def summary_lines(result: RunResult) -> list[dict[str, Any]]:
-    """Rows of the district summary as plain numbers, for printing."""
-    return [
-        {str(k): (float(v) if isinstance(v, np.floating | float) else v) for k, v in row.items()}
-        for row in result.summary.to_dict("records")
-    ]
