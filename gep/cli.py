@@ -118,7 +118,15 @@ def _fail(exc: GEPError | LinkageError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _execute(config: RunConfig, out: Path, *, quiet: bool, verbose: bool) -> RunResult:
+def _execute(
+    config: RunConfig,
+    out: Path,
+    *,
+    quiet: bool,
+    verbose: bool,
+    scheduler: str | None = None,
+    chunks: int = 2048,
+) -> RunResult:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -131,7 +139,7 @@ def _execute(config: RunConfig, out: Path, *, quiet: bool, verbose: bool) -> Run
     with progress:
         reporter = _RichReporter(progress, verbose=verbose)
         try:
-            result = execute(config, out, reporter=reporter)
+            result = execute(config, out, reporter=reporter, scheduler=scheduler, chunks=chunks)
         except (GEPError, LinkageError) as exc:
             progress.stop()
             raise _fail(exc) from exc
@@ -179,6 +187,13 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Keep every stage line.")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Compute services with dask: local (LocalCluster), threads, or tcp://HOST:PORT."
+        ),
+    ] = None,
+    chunks: Annotated[int, typer.Option(help="Chunk size (cells a side) with --scheduler.")] = 2048,
 ) -> None:
     """Run catalog → services → valuation → accounts → linkage → outputs."""
     try:
@@ -186,7 +201,7 @@ def run(
     except GEPError as exc:
         raise _fail(exc) from exc
     target = out or cfg.resolve_output()
-    result = _execute(cfg, target, quiet=quiet, verbose=verbose)
+    result = _execute(cfg, target, quiet=quiet, verbose=verbose, scheduler=scheduler, chunks=chunks)
     _print_run(result, quiet=quiet)
 
 

@@ -37,12 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from data_catalog.grid import Grid
-from data_catalog.rasters import read_raster, write_cog
+from gep import fastio
 from gep.errors import CRSError, GridMismatchError, InputError, MissingClassError
-from gep.kernels import lookup
+from gep.kernels import lookup, reductions
 
 Progress = Callable[[str], None] | None
 
@@ -356,28 +355,60 @@ def _check_lattice(
             )
 
 
-def read_layer(layer: RasterLayer, frame: Frame) -> xr.DataArray:
+@dataclass
+class Layer:
+    """A raster arg read on the frame: values (NaN for nodata; class codes kept) and nodata."""
+
+    values: np.ndarray
+    nodata: int | None = None
+
+
+def read_layer(layer: RasterLayer, frame: Frame) -> Layer:
     """Read a raster arg on the frame's window and check its values' physical range.
+
+    Continuous layers keep the file's float precision (float32 stays float32, as InVEST
+    computes) with NaN for nodata; categorical layers keep their integer codes and nodata.
 
     Raises
     ------
     InputError
-        Values outside ``layer.valid_range`` (usually an undeclared nodata sentinel).
+        Values outside ``layer.valid_range`` (usually an undeclared nodata sentinel), or
+        fractional class codes.
     """
-    da = read_raster(layer.path, name=layer.name, categorical=layer.categorical, units=layer.units)
-    rows, cols = frame.windows[layer.key]
-    da = da.isel(y=rows, x=cols)
+    band = fastio.read_band(
+        layer.path, name=layer.name, window=frame.windows[layer.key], categorical=layer.categorical
+    )
+    if layer.categorical:
+        return Layer(*_integer_codes(layer, band.values, band.nodata))
     if layer.valid_range is not None:
-        _check_range(layer, np.asarray(da.values))
-    return da
+        _check_range(layer, band.values)
+    return Layer(band.values)  # nodata is NaN now
+
+
+def _integer_codes(
+    layer: RasterLayer, values: np.ndarray, nodata: float | int | None
+) -> tuple[np.ndarray, int | None]:
+    """Class codes as integers (a float land-cover raster must hold whole numbers)."""
+    if np.issubdtype(values.dtype, np.integer):
+        return values, (None if nodata is None else int(nodata))
+    valid = np.isfinite(values) if nodata is None else np.isfinite(values) & (values != nodata)
+    if np.any(values[valid] != np.round(values[valid])):
+        raise InputError(
+            f"{layer.key}: {layer.path}: class codes must be whole numbers but the raster holds "
+            "fractions; save land cover as an integer raster"
+        )
+    sentinel = int(nodata) if nodata is not None and np.isfinite(nodata) else -(2**31)
+    codes = np.where(valid, values, sentinel).astype(np.int64)
+    has_invalid = nodata is not None or not valid.all()
+    return codes, (sentinel if has_invalid else None)
 
 
 def _check_range(layer: RasterLayer, values: np.ndarray) -> None:
     assert layer.valid_range is not None
     lo, hi = layer.valid_range
-    if not np.isfinite(values).any():
+    vmin, vmax = reductions.nan_min_max(values)
+    if not np.isfinite(vmin):
         raise InputError(f"{layer.key}: {layer.path} has no valid pixel in the analysis area")
-    vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
     if vmin < lo or vmax > hi:
         bad = vmin if vmin < lo else vmax
         raise InputError(
@@ -387,35 +418,48 @@ def _check_range(layer: RasterLayer, values: np.ndarray) -> None:
         )
 
 
-def check_codes(
-    classes: xr.DataArray, table_codes: np.ndarray, *, table: Path, raster: str
-) -> None:
+def check_codes(classes: Layer, table_codes: np.ndarray, *, table: Path, raster: str) -> None:
     """Raise :class:`MissingClassError` (before any work) for codes absent from the table."""
-    missing = lookup.missing_codes(
-        np.asarray(classes.values), table_codes, nodata=classes.attrs.get("nodata")
-    )
+    missing = lookup.missing_codes(classes.values, table_codes, nodata=classes.nodata)
     if missing.size:
         raise MissingClassError(str(table), raster, [int(c) for c in missing], column="lucode")
 
 
-def class_values(
-    classes: xr.DataArray, codes: np.ndarray, values: np.ndarray, dtype: Any
-) -> np.ndarray:
+def class_values(classes: Layer, codes: np.ndarray, values: np.ndarray, dtype: Any) -> np.ndarray:
     """Per-pixel table values through the numba lookup table (NaN for nodata)."""
     lut, offset = lookup.build_lut(codes, values, dtype=dtype)
-    return lookup.apply_lut(
-        np.asarray(classes.values), lut, offset, nodata=classes.attrs.get("nodata")
-    )
+    return lookup.apply_lut(classes.values, lut, offset, nodata=classes.nodata)
 
 
 def write_layer(
-    template: xr.DataArray, values: np.ndarray, path: Path, *, name: str, units: str
+    frame: Frame,
+    values: np.ndarray,
+    path: Path,
+    *,
+    name: str,
+    units: str,
+    writer: fastio.BackgroundWriter | None = None,
+    predictor: int | None = None,
+    in_place: bool = False,
 ) -> None:
-    """Write one per-pixel output as a COG on the template's grid (NaN → nodata)."""
-    da = template.drop_vars("valid", errors="ignore").copy(data=values)
-    da.name = name
-    da.attrs = {"units": units, "long_name": name}
-    write_cog(da, path)
+    """Write one per-pixel output as a ZSTD COG on the frame's grid (NaN → nodata).
+
+    With ``writer`` the write is queued on its background thread (``values`` must then stay
+    unchanged until the writer is closed). ``predictor=1`` suits rasters of a few distinct
+    values (class lookups); the default is the floating-point predictor.
+    """
+    kwargs: dict[str, Any] = {
+        "crs": frame.grid.crs,
+        "transform": frame.grid.transform,
+        "name": name,
+        "units": units,
+        "predictor": predictor,
+        "in_place": in_place,
+    }
+    if writer is None:
+        fastio.write_band(path, values, **kwargs)
+    else:
+        writer.submit(path, values, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,20 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio.features
-import xarray as xr
 
-from data_catalog.vectors import read_vector
 from gep import units
 from gep.errors import InputError, TableError
+from gep.fastio import BackgroundWriter
 from gep.invest import (
     Arg,
     Frame,
+    Layer,
     Progress,
     RasterLayer,
     check_codes,
@@ -35,6 +34,10 @@ from gep.invest import (
 )
 from gep.invest_tables import Column, read_invest_table
 from gep.kernels import carbon as carbon_kernels
+from gep.kernels import reductions
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,13 @@ class Runner:
     args: tuple[Arg, ...]
     prepare: Callable[[dict[str, Any], Path, Callable[[str], None]], Any]
     execute: Callable[[Any, Path], dict[str, Any]]
+
+
+def read_vector(path: Path, *, name: str) -> gpd.GeoDataFrame:
+    """Read a vector arg (geopandas is imported here: the carbon model does not need it)."""
+    from data_catalog.vectors import read_vector as read
+
+    return read(path, name=name)
 
 
 def _table_codes(table: pd.DataFrame) -> np.ndarray:
@@ -77,7 +87,7 @@ POOL_COLUMNS = tuple(Column(p, "t C ha-1") for p in ("c_above", "c_below", "c_so
 class CarbonInputs:
     """Checked inputs of the carbon model."""
 
-    lulc: dict[str, xr.DataArray]
+    lulc: dict[str, Layer]
     density: pd.Series
     values: dict[str, Any]
     frame: Frame
@@ -134,43 +144,52 @@ def prepare_carbon(
 def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     """Compute storage, change and NPV as InVEST does (float32 per pixel, float64 totals).
 
-    Each raster is written and totalled, then released, to keep the peak memory down.
+    Each raster is totalled and queued for writing on a background thread while the next one
+    is computed. Storage, change and NPV hold one value per class (pair), so they are written
+    without a predictor (3× smaller and faster than the floating-point predictor).
     """
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
     codes = _table_codes(inputs.density.to_frame())
     density = inputs.density.to_numpy()
-    template = inputs.lulc["bas"]
     inputs.progress("computing carbon storage")
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
-    base = class_values(inputs.lulc["bas"], codes, density, np.float32)
-    _write(template, base, out, "c_storage_bas", units.T_C_PER_HA)
-    summary["stock_base_tC"] = _total(base) * ha_per_px
-    if "alt" in inputs.lulc:
-        alt = class_values(inputs.lulc["alt"], codes, density, np.float32)
-        change = carbon_kernels.stock_change(base, alt)
-        del base
-        _write(template, alt, out, "c_storage_alt", units.T_C_PER_HA)
-        summary["stock_alt_tC"] = _total(alt) * ha_per_px
-        del alt
-        _write(template, change, out, "c_change_bas_alt", units.T_C_PER_HA)
-        summary.update(_change_summary(change, ha_per_px, inputs.values))
-        if inputs.values["do_valuation"]:
-            factor = _valuation(inputs.values)
-            npv = change * np.float32(factor)  # float32, as InVEST's raster_map
-            del change
-            _write(template, npv, out, "npv_alt", "currency ha-1")
-            summary["npv"] = _total(npv) * ha_per_px
-            summary["valuation"] = {
-                "valuation_factor_per_tC": factor,
-                **_valuation_args(inputs.values),
-            }
+    with BackgroundWriter() as writer:
+
+        def write(values: np.ndarray, name: str, unit: str) -> None:
+            write_layer(
+                inputs.frame,
+                values,
+                out / f"{name}.tif",
+                name=name,
+                units=unit,
+                writer=writer,
+                predictor=1,
+            )
+
+        base = class_values(inputs.lulc["bas"], codes, density, np.float32)
+        write(base, "c_storage_bas", units.T_C_PER_HA)
+        summary["stock_base_tC"] = _total(base) * ha_per_px
+        if "alt" in inputs.lulc:
+            alt = class_values(inputs.lulc["alt"], codes, density, np.float32)
+            write(alt, "c_storage_alt", units.T_C_PER_HA)
+            summary["stock_alt_tC"] = _total(alt) * ha_per_px
+            change = carbon_kernels.stock_change(base, alt)
+            del base, alt
+            write(change, "c_change_bas_alt", units.T_C_PER_HA)
+            summary.update(_change_summary(change, ha_per_px, inputs.values))
+            if inputs.values["do_valuation"]:
+                factor = _valuation(inputs.values)
+                npv = change * np.float32(factor)  # float32, as InVEST's raster_map
+                del change
+                write(npv, "npv_alt", "currency ha-1")
+                summary["npv"] = _total(npv) * ha_per_px
+                summary["valuation"] = {
+                    "valuation_factor_per_tC": factor,
+                    **_valuation_args(inputs.values),
+                }
     summary["units"].update({k: u for k, u in CARBON_UNITS.items() if k in summary})
     summary["notes"] = CARBON_NOTES
     return summary
-
-
-def _write(template: xr.DataArray, values: np.ndarray, out: Path, name: str, unit: str) -> None:
-    write_layer(template, values, out / f"{name}.tif", name=name, units=unit)
 
 
 CARBON_UNITS = {
@@ -195,17 +214,17 @@ CARBON_NOTES = [
 
 
 def _total(values: np.ndarray) -> float:
-    return float(np.nansum(values, dtype=np.float64))
+    return reductions.nan_sum(values)
 
 
 def _change_summary(change: np.ndarray, ha_per_px: float, values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"change_tC": _total(change) * ha_per_px}
     out["change_tCO2"] = out["change_tC"] * units.C_TO_CO2
     # InVEST's nodata test is numpy.isclose(change, -1): |change + 1| <= 1e-8 + 1e-5·1
-    collide = np.abs(change + np.float32(1.0)) <= np.float32(1e-8 + 1e-5)
-    if collide.any():
-        out["change_tC_invest_convention"] = _total(np.where(collide, np.nan, change)) * ha_per_px
-        out["pixels_with_change_minus_one"] = int(collide.sum())
+    kept, collide = reductions.sum_excluding_close(change, -1.0, 1e-8 + 1e-5)
+    if collide:
+        out["change_tC_invest_convention"] = kept * ha_per_px
+        out["pixels_with_change_minus_one"] = collide
     if values["lulc_bas_year"] is not None and values["lulc_alt_year"] is not None:
         n = values["lulc_alt_year"] - values["lulc_bas_year"]
         if n > 0:
@@ -270,8 +289,8 @@ BIOPHYSICAL_COLUMNS = (
 class AWYInputs:
     """Checked inputs of the annual water yield model."""
 
-    rasters: dict[str, xr.DataArray]
-    landcover: xr.DataArray
+    rasters: dict[str, Layer]
+    landcover: Layer
     biophysical: pd.DataFrame
     sheds: dict[str, tuple[gpd.GeoDataFrame, str]]
     values: dict[str, Any]
@@ -352,7 +371,7 @@ def _read_sheds(path: Path, id_field: str, crs: Any) -> gpd.GeoDataFrame:
 
 
 def _demand_tables(
-    values: dict[str, Any], landcover: xr.DataArray, watersheds: gpd.GeoDataFrame
+    values: dict[str, Any], landcover: Layer, watersheds: gpd.GeoDataFrame
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Optional demand (m3 yr-1 per pixel by class) and hydropower valuation tables."""
     demand = valuation = None
@@ -387,35 +406,71 @@ def _demand_tables(
 
 
 def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
-    """Compute water yield with the ``water_yield`` service; zonal volumes per watershed."""
-    from gep.services import water_yield
-    from gep.services.spec import ServiceInputs
+    """Compute water yield with the Budyko kernel; zonal volumes per watershed.
 
-    table = inputs.biophysical.rename(columns={"lulc_veg": "vegetated"})
-    service_inputs = ServiceInputs.build(
-        water_yield.SPEC,
-        inputs.frame.grid,
-        rasters={**inputs.rasters, "landcover": inputs.landcover},
-        tables={"biophysical": table},
-        params={"seasonality": inputs.values["seasonality_constant"]},
-    )
+    The arithmetic is that of the ``water_yield`` service
+    (:func:`gep.services.water_yield.compute`) on plain arrays: class parameters looked up in
+    the precision of the climate rasters (float32 for InVEST's float32 inputs), one fused
+    kernel, volume = depth × cell area × 0.001 m3 per mm·m2. The watershed statistics come
+    first; the rasters are then written on a background thread, each array turned into its
+    file's values in place (no copies: the peak memory stays at the arrays themselves).
+    """
+    arrays = _awy_arrays(inputs)
+    with BackgroundWriter() as writer:
+
+        def write(name: str) -> None:
+            write_layer(
+                inputs.frame,
+                arrays.pop(name),
+                out / "per_pixel" / f"{name}.tif",
+                name=name,
+                units=AWY_OUTPUTS[name][1],
+                writer=writer,
+                in_place=True,
+            )
+
+        write("fractp")  # not used by the totals: written while they are computed
+        summary = _awy_summary(inputs, arrays)  # before the writes reuse the arrays' memory
+        inputs.rasters.pop("precipitation")
+        for name in ("aet", "wyield", "wyield_volume_m3"):
+            write(name)
+    summary["notes"] = AWY_NOTES
+    return summary
+
+
+def _awy_arrays(inputs: AWYInputs) -> dict[str, np.ndarray]:
+    """fractp, aet, wyield (mm) and wyield_volume_m3 per pixel, InVEST's float32 arithmetic."""
+    from gep.kernels import lookup, water
+
+    climate = {name: inputs.rasters[name].values for name in AWY_CLIMATE}
+    dtype = np.result_type(*climate.values(), np.float32)
+    table = inputs.biophysical
+    codes = _table_codes(table)
+    # InVEST's placeholder: root depth 1 mm where the class is not vegetated (unused there).
+    root_by_class = table["root_depth"].where(table["lulc_veg"] == 1, 1.0).to_numpy()
+    columns = (table["kc"].to_numpy(dtype=np.float64), root_by_class, table["lulc_veg"].to_numpy())
+    luts = [lookup.build_lut(codes, column, dtype=dtype) for column in columns]
     inputs.progress("computing water yield")
-    ds = water_yield.compute(service_inputs)
-    del service_inputs
+    # Kc, root depth and the vegetated flag are looked up inside the kernel, per pixel
+    fraction, aet, depth = water.annual_water_yield_by_class(
+        inputs.landcover.values,
+        np.stack([lut for lut, _ in luts]),
+        luts[0][1],
+        inputs.landcover.nodata,
+        climate["reference_evapotranspiration"],
+        climate["precipitation"],
+        climate["root_restricting_depth"],
+        climate["plant_available_water"],
+        inputs.values["seasonality_constant"],
+    )
     for name in ("reference_evapotranspiration", "root_restricting_depth", "plant_available_water"):
         inputs.rasters.pop(name)  # no longer needed: keep the peak memory down
-    template = inputs.rasters["precipitation"]
-    arrays: dict[str, np.ndarray] = {}
-    for name, var in AWY_OUTPUTS.items():
-        arrays[name] = np.asarray(ds[var].values)
-        write_layer(
-            template,
-            arrays[name],
-            out / "per_pixel" / f"{name}.tif",
-            name=name,
-            units=ds[var].attrs["units"],
-        )
-    del ds
+    # mm · m² · 0.001 m/mm = m³, in the precision of the depths
+    volume = depth * (inputs.frame.grid.cell_area_m2() * units.MM_TO_M).astype(depth.dtype)
+    return {"fractp": fraction, "aet": aet, "wyield": depth, "wyield_volume_m3": volume}
+
+
+def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     inputs.progress("watershed totals")
     demand = _demand_raster(inputs)
     summary: dict[str, Any] = {
@@ -444,13 +499,21 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
     return summary
 
 
-#: InVEST per-pixel raster name (plus our volume raster) → water_yield service output.
+#: InVEST per-pixel raster name (plus our volume raster) → (water_yield service output, units).
 AWY_OUTPUTS = {
-    "fractp": "aet_fraction",
-    "aet": "actual_evapotranspiration",
-    "wyield": "water_yield_depth",
-    "wyield_volume_m3": "water_yield",
+    "fractp": ("aet_fraction", units.DIMENSIONLESS),
+    "aet": ("actual_evapotranspiration", units.MM_PER_YR),
+    "wyield": ("water_yield_depth", units.MM_PER_YR),
+    "wyield_volume_m3": ("water_yield", units.M3_PER_YR),
 }
+
+#: Climate and soil rasters of the water yield kernel.
+AWY_CLIMATE = (
+    "precipitation",
+    "reference_evapotranspiration",
+    "root_restricting_depth",
+    "plant_available_water",
+)
 
 AWY_NOTES = [
     "wyield_volume_m3: Σ over watersheds of InVEST's wyield_vol; wyield_volume_pixel_sum_m3: Σ "
@@ -509,29 +572,31 @@ def _shed_stats(
     details: dict[str, dict[str, Any]] = {}
     for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
         window, mask = _feature_mask(geom, frame)
-        wy = arrays["wyield"][window][mask]
-        valid = np.isfinite(wy)
-        count = int(valid.sum())
+
+        def stats(
+            values: np.ndarray,
+            window: tuple[slice, slice] = window,
+            mask: np.ndarray = mask,
+        ) -> tuple[float, int]:
+            return reductions.masked_sum_count(values[window], mask)
+
+        total, count = stats(arrays["wyield"])
         area_m2 = float(geom.area) * m2_per_unit
-        mean = float(wy[valid].sum(dtype=np.float64) / count) if count else None
+        mean = total / count if count else None
         d: dict[str, Any] = {
             "wyield_mn": mean,
             "wyield_vol": mean * area_m2 / 1000.0 if mean is not None else None,
-            "wyield_pixel_sum_m3": float(
-                np.nansum(arrays["wyield_volume_m3"][window][mask], dtype=np.float64)
-            ),
+            "wyield_pixel_sum_m3": stats(arrays["wyield_volume_m3"])[0],
             "polygon_area_m2": area_m2,
             "valid_pixels": count,
         }
         for key, arr in (("aet_mn", arrays["aet"]), ("precip_mn", precipitation)):
-            v = arr[window][mask]
-            ok = np.isfinite(v)
-            d[key] = float(v[ok].mean(dtype=np.float64)) if ok.any() else None
+            total, n = stats(arr)
+            d[key] = total / n if n else None
         if demand is not None:
-            dv = demand[window][mask]
-            ok = np.isfinite(dv)
-            d["consum_vol"] = float(dv[ok].sum(dtype=np.float64))
-            d["consum_mn"] = float(dv[ok].mean(dtype=np.float64)) if ok.any() else None
+            total, n = stats(demand)
+            d["consum_vol"] = total
+            d["consum_mn"] = total / n if n else None
             if d["wyield_vol"] is not None and d["consum_mn"] is not None:
                 d["rsupply_vl"] = d["wyield_vol"] - d["consum_vol"]
         details[str(int(ws_id))] = d
@@ -583,6 +648,9 @@ USLE_COLUMNS = (
     Column("usle_p", "1", valid_range=(0.0, 1.0)),
 )
 
+#: sdr_model input → SDR raster read.
+SDR_KERNEL_INPUTS = {"dem": "elevation", "erosivity": "erosivity", "erodibility": "erodibility"}
+
 #: sdr_model result key → (InVEST raster name, summary key of its total in t yr-1).
 SDR_OUTPUTS = {
     "rkls": ("rkls", None),
@@ -599,8 +667,8 @@ SDR_OUTPUTS = {
 class SDRInputs:
     """Checked inputs of the SDR model."""
 
-    rasters: dict[str, xr.DataArray]
-    landcover: xr.DataArray
+    rasters: dict[str, Layer]
+    landcover: Layer
     usle: pd.DataFrame
     drainage: np.ndarray | None
     watersheds: gpd.GeoDataFrame
@@ -665,45 +733,46 @@ def prepare_sdr(
 
 def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
     """Run the SDR kernel on the mutually masked inputs and total the outputs in t yr-1."""
-    from gep.services.soil_retention import sdr_kernel
+    from gep.kernels.sdr import cover_practice, sdr_from_arrays
 
     codes = _table_codes(inputs.usle)
-    c = class_values(inputs.landcover, codes, inputs.usle["usle_c"].to_numpy(), np.float64)
-    p = class_values(inputs.landcover, codes, inputs.usle["usle_p"].to_numpy(), np.float64)
-    arrays = [
-        np.asarray(inputs.rasters[n].values, dtype=np.float64)
-        for n in ("elevation", "erosivity", "erodibility")
-    ]
-    valid = inputs.inside & np.logical_and.reduce([np.isfinite(a) for a in (*arrays, c, p)])
+    usle_c = inputs.usle["usle_c"].to_numpy(dtype=np.float64)
+    # C·P per class in float64, then float32 per pixel: InVEST's cp.tif, bit for bit
+    cp = cover_practice(usle_c, inputs.usle["usle_p"].to_numpy(dtype=np.float64))
+    arrays = {n: inputs.rasters.pop(r).values for n, r in SDR_KERNEL_INPUTS.items()}
+    arrays["usle_c"] = class_values(inputs.landcover, codes, usle_c, np.float32)
+    arrays["cover_practice"] = class_values(inputs.landcover, codes, cp, np.float32)
+    valid = inputs.inside & np.logical_and.reduce([np.isfinite(a) for a in arrays.values()])
+    if inputs.drainage is not None:
+        arrays["drainage"] = inputs.drainage
     inputs.progress("routing and sediment delivery")
     cell_x, cell_y = inputs.frame.grid.pixel_size_m()
     v = inputs.values
-    result = sdr_kernel()(
-        *arrays,
-        c,
-        p,
-        valid,
-        float(min(cell_x, cell_y)),
-        flow_dir_algorithm=v["flow_dir_algorithm"],
-        threshold_flow_accumulation=v["threshold_flow_accumulation"],
-        k=v["k_param"],
-        ic0=v["ic_0_param"],
-        sdr_max=v["sdr_max"],
-        l_max=v["l_max"],
-        downslope_distance="pixels",
-        drainage=inputs.drainage,
-    )
+    options = {
+        "flow_dir_algorithm": v["flow_dir_algorithm"],
+        "downslope_distance": "pixels",
+        "cell_size_m": float(min(cell_x, cell_y)),
+        "threshold_flow_accumulation": v["threshold_flow_accumulation"],
+        "k": v["k_param"],
+        "sdr_max": v["sdr_max"],
+        "l_max": v["l_max"],
+    }
+    # the kernel takes the arrays over and frees each one after its last use
+    result = sdr_from_arrays(arrays, valid, options, keep=tuple(SDR_OUTPUTS), ic0=v["ic_0_param"])
+    del arrays, valid
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
-    template = inputs.rasters["elevation"]
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
     rasters: dict[str, np.ndarray] = {}
-    for key, (name, total_key) in SDR_OUTPUTS.items():
-        values = np.asarray(result[key], dtype=np.float32)  # InVEST's float32 rasters
-        unit = units.DIMENSIONLESS if key == "sdr" else units.T_PER_HA_PER_YR
-        write_layer(template, values, out / f"{name}.tif", name=name, units=unit)
-        if total_key is not None:
-            rasters[total_key] = values
-    per_shed = _sdr_watersheds(inputs.watersheds, inputs.frame, rasters, ha_per_px)
+    with BackgroundWriter() as writer:
+        for key, (name, total_key) in SDR_OUTPUTS.items():
+            values = np.asarray(result.pop(key), dtype=np.float32)  # InVEST's float32 rasters
+            unit = units.DIMENSIONLESS if key == "sdr" else units.T_PER_HA_PER_YR
+            write_layer(
+                inputs.frame, values, out / f"{name}.tif", name=name, units=unit, writer=writer
+            )
+            if total_key is not None:
+                rasters[total_key] = values
+        per_shed = _sdr_watersheds(inputs.watersheds, inputs.frame, rasters, ha_per_px)
     for total_key, values in rasters.items():
         # InVEST reports per-watershed sums; the total is their sum (as the peer totals)
         summary[total_key] = float(sum(d[total_key] for d in per_shed.values()))
@@ -723,7 +792,7 @@ def _sdr_watersheds(
     for ws_id, geom in zip(ids, watersheds.geometry, strict=True):
         window, mask = _feature_mask(geom, frame)
         out[str(ws_id)] = {
-            key: float(np.nansum(values[window][mask], dtype=np.float64)) * ha_per_px
+            key: reductions.masked_sum_count(values[window], mask)[0] * ha_per_px
             for key, values in rasters.items()
         }
     return out

@@ -367,8 +367,21 @@ def _report(
     return write_report(content, path)
 
 
-def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -> RunResult:
-    """Run the whole pipeline into ``out`` (built in a temporary folder, moved at the end)."""
+def execute(
+    config: RunConfig,
+    out: Path,
+    *,
+    reporter: Reporter | None = None,
+    scheduler: str | None = None,
+    chunks: int = 2048,
+) -> RunResult:
+    """Run the whole pipeline into ``out`` (built in a temporary folder, moved at the end).
+
+    ``scheduler`` (``local``, ``threads`` or ``tcp://HOST:PORT``) computes the per-pixel
+    services on chunked inputs (``chunks`` cells a side) with dask, locally or on a
+    dask.distributed cluster (:func:`gep.distributed.compute_quantities`); the results equal
+    the single-process run.
+    """
     reporter = reporter or SilentReporter()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -387,7 +400,14 @@ def execute(config: RunConfig, out: Path, *, reporter: Reporter | None = None) -
         reporter.stage("services")
         levels = unit_levels(cat, config)
         params = cat.table(config.parameters)
-        rasters = compute_quantities(cat, config, params, reporter.step)
+        if scheduler is None:
+            rasters = compute_quantities(cat, config, params, reporter.step)
+        else:
+            from gep.distributed import compute_quantities as on_scheduler
+
+            rasters = on_scheduler(
+                cat, config, params, reporter.step, scheduler_spec=scheduler, chunks=chunks
+            )
         lap("services")
         reporter.stage("accounts")
         acc = build_accounts(cat, config, rasters, levels)

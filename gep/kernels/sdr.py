@@ -12,6 +12,7 @@ by the pixel area in ha for t yr-1 per pixel).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numba
@@ -104,6 +105,16 @@ def upslope_component(
     """
     fa = np.asarray(flow_accumulation, dtype=np.float64)
     return np.asarray(w_bar) * np.asarray(s_bar) * np.sqrt(fa * float(cell_size) ** 2)
+
+
+def _upslope_in_place(
+    w_bar: np.ndarray, s_bar: np.ndarray, flow_accumulation: np.ndarray, cell_size: float
+) -> np.ndarray:
+    """:func:`upslope_component` computed into ``w_bar``'s memory (same operations, same order)."""
+    root = np.multiply(flow_accumulation, float(cell_size) ** 2)
+    np.sqrt(root, out=root)
+    np.multiply(w_bar, s_bar, out=w_bar)
+    return np.multiply(w_bar, root, out=w_bar)
 
 
 def connectivity_index(d_up: np.ndarray, d_dn: np.ndarray) -> np.ndarray:
@@ -394,66 +405,145 @@ def _routing(dem: np.ndarray, valid: np.ndarray, cell: float, algo: str, tfa: fl
     }
 
 
-def _soil_loss(r: dict, erosivity, erodibility, c, p, cell: float, l_max: float) -> dict:
-    """LS, RKLS (nodata on streams), USLE and avoided erosion, t ha-1 yr-1."""
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _soil_loss_fused(ls, erosivity, erodibility, cp, ok, on_land, rkls, usle, avoided):
+    # pragma: no cover - numba; the operations (and their precision) are those of the numpy
+    # expressions they replace: a float64 product rounded once to float32, then float32.
+    nan = np.float32(np.nan)
+    for i in numba.prange(ls.size):
+        if not ok[i]:
+            rkls[i] = nan
+            usle[i] = nan
+            avoided[i] = nan
+            continue
+        r = np.float32(ls[i] * np.float64(erosivity[i]) * np.float64(erodibility[i]))
+        if not on_land[i]:
+            r = nan
+        u = r * cp[i]
+        rkls[i] = r
+        usle[i] = u
+        avoided[i] = r - u
+
+
+def cover_practice(usle_c: np.ndarray, usle_p: np.ndarray) -> np.ndarray:
+    """The USLE CP factor ``C·P`` in float64, stored as float32 (InVEST's ``cp.tif``).
+
+    Examples
+    --------
+    >>> cover_practice(np.array([0.1]), np.array([0.5]))
+    array([0.05], dtype=float32)
+    """
+    return (np.asarray(usle_c, dtype=np.float64) * usle_p).astype(_F32)
+
+
+def _soil_loss(r: dict, erosivity, erodibility, cp, cell: float, l_max: float) -> dict:
+    """LS, RKLS (nodata on streams), USLE and avoided erosion, t ha-1 yr-1.
+
+    ``RKLS = LS·R·K`` (float64, stored float32, NaN on streams), ``USLE = RKLS·CP`` and
+    ``RKLS − USLE`` in float32, as InVEST's float32 rasters; pixels outside ``r["valid"]``
+    are NaN. One fused pass, no temporaries.
+    """
     ls = terrain.ls_factor(r["slope_percent"], r["flow_accumulation"], cell, l_max=l_max)
+    ok = r["valid"]
     on_land = r["stream"] == 0
-    rkls = np.full(ls.shape, np.nan, dtype=_F32)
-    rkls[on_land] = ls[on_land] * erosivity[on_land] * erodibility[on_land]
-    cp = (np.asarray(c, dtype=np.float64) * p).astype(_F32)
-    usle = rkls * cp
-    return {"ls": ls, "cp": cp, "rkls": rkls, "usle": usle, "avoided_erosion": rkls - usle}
+    cp = np.where(ok, np.asarray(cp, dtype=_F32), _F32(np.nan))
+    outputs = [np.empty(ls.shape, dtype=_F32) for _ in range(3)]
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (ls, erosivity, erodibility, cp)]
+    kernel: Any = _soil_loss_fused
+    kernel(*flat, ok.reshape(-1), on_land.reshape(-1), *(o.reshape(-1) for o in outputs))
+    rkls, usle, avoided = outputs
+    return {"ls": ls, "cp": cp, "rkls": rkls, "usle": usle, "avoided_erosion": avoided}
 
 
-def _connectivity(r: dict, c, cell: float, algo: str, convention: str) -> dict:
-    """W̄, S̄, D_up, D_dn and IC (Borselli et al. 2008 as InVEST, or in metres)."""
-    fa, fdir, order = r["flow_accumulation"], r["flow_direction"], r["order"]
-    w_th = cover_weight(c)
-    s_th = slope_weight(r["slope_percent"])
-    w_bar = accumulation.flow_accumulation(fdir, algo, w_th, order=order) / fa
-    s_bar = accumulation.flow_accumulation(fdir, algo, s_th, order=order) / fa
-    d_up = upslope_component(w_bar, s_bar, fa, cell)
-    ws_inverse = _F32(1) / (w_th * s_th)  # float32 as InVEST's ws_inverse.tif
-    d_dn = accumulation.distance_to_channel(
+def _connectivity(
+    r: dict, c, cell: float, algo: str, convention: str, keep: Collection[str] | None = None
+) -> dict:
+    """W̄, S̄, D_up, D_dn and IC (Borselli et al. 2008 as InVEST, or in metres).
+
+    Intermediates not in ``keep`` (when given) are dropped as soon as the next one is built.
+    """
+    fdir, order = r["flow_direction"], r["order"]
+    out: dict[str, np.ndarray] = {}
+
+    def done(*names: str, source: dict[str, np.ndarray] = out) -> None:
+        for name in names:
+            if keep is not None and name not in keep:
+                del source[name]
+
+    if c is None:  # handed over in ``r`` so that it is freed once W is built
+        c = r.pop("_usle_c")
+    out["w_threshold"] = cover_weight(c)
+    del c
+    out["s_threshold"] = slope_weight(r["slope_percent"])
+    done("slope_percent", source=r)
+    # float32 as InVEST's ws_inverse.tif
+    out["ws_inverse"] = _F32(1) / (out["w_threshold"] * out["s_threshold"])
+    accumulated = accumulation.flow_accumulation(fdir, algo, out["w_threshold"], order=order)
+    out["w_bar"] = np.divide(accumulated, r["flow_accumulation"], out=accumulated)
+    done("w_threshold")
+    accumulated = accumulation.flow_accumulation(fdir, algo, out["s_threshold"], order=order)
+    out["s_bar"] = np.divide(accumulated, r["flow_accumulation"], out=accumulated)
+    del accumulated
+    done("s_threshold")
+    fa = r["flow_accumulation"]
+    if keep is not None and "w_bar" not in keep and out["w_bar"].dtype == np.float64:
+        out["d_up"] = _upslope_in_place(out.pop("w_bar"), out["s_bar"], fa, cell)
+    else:
+        out["d_up"] = upslope_component(out["w_bar"], out["s_bar"], fa, cell)
+    del fa
+    for name in ("w_bar", "s_bar"):
+        if name in out:
+            done(name)
+    done("flow_accumulation", source=r)
+    out["d_dn"] = accumulation.distance_to_channel(
         fdir,
         r["stream"] == 1,
         algo,
-        ws_inverse,
+        out["ws_inverse"],
         convention="invest" if convention == "pixels" else "metres",
         cell_size=cell,
         order=order,
     )
-    return {
-        "w_threshold": w_th,
-        "s_threshold": s_th,
-        "w_bar": w_bar,
-        "s_bar": s_bar,
-        "d_up": d_up,
-        "ws_inverse": ws_inverse,
-        "d_dn": d_dn,
-        "ic": connectivity_index(d_up, d_dn),
-    }
+    done("ws_inverse")
+    out["ic"] = connectivity_index(out["d_up"], out["d_dn"])
+    done("d_up")
+    return out
 
 
-def _delivery(out: dict, algo: str, k: float, ic0: float, sdr_max: float) -> dict:
-    """SDR, export, E', deposition, flux and avoided export."""
+def _delivery(
+    out: dict,
+    algo: str,
+    k: float,
+    ic0: float,
+    sdr_max: float,
+    keep: Collection[str] | None = None,
+) -> dict:
+    """SDR, export, E', deposition, flux and avoided export.
+
+    With ``keep``, D_dn and IC leave ``out`` once used unless kept (lower peak memory).
+    """
     on_stream = out["stream"] == 1
+    result = {"drains_to_stream": out["valid"] & ~np.isnan(out["d_dn"])}
     sdr = sediment_delivery_ratio(out["ic"], on_stream, k=k, ic0=ic0, sdr_max=sdr_max)
+    _free(out, keep, ("d_dn", "ic"))
     usle = out["usle"]
     e_prime = usle * (_F32(1) - sdr)
     e_prime[on_stream] = 0
+    del on_stream
     deposition, flux = sediment_deposition(
         out["flow_direction"], algo, e_prime, sdr, order=out["order"]
     )
-    return {
-        "sdr": sdr,
-        "sed_export": usle * sdr,
-        "e_prime": e_prime,
-        "sed_deposition": deposition,
-        "flux": flux,
-        "avoided_export": out["avoided_erosion"] * sdr + deposition,
-        "drains_to_stream": out["valid"] & ~np.isnan(out["d_dn"]),
-    }
+    result.update(
+        {
+            "sdr": sdr,
+            "sed_export": usle * sdr,
+            "e_prime": e_prime,
+            "sed_deposition": deposition,
+            "flux": flux,
+            "avoided_export": out["avoided_erosion"] * sdr + deposition,
+        }
+    )
+    return result
 
 
 def sdr_model(
@@ -473,6 +563,7 @@ def sdr_model(
     l_max: float = 122.0,
     downslope_distance: str = "pixels",
     drainage: np.ndarray | None = None,
+    keep: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Soil loss, sediment delivery, export and deposition as InVEST 3.20 SDR computes them.
 
@@ -517,6 +608,9 @@ def sdr_model(
         D_dn convention (see above).
     drainage : numpy.ndarray of bool, optional
         Extra drainage pixels counted as streams.
+    keep : collection of str, optional
+        Result keys to return; every other intermediate is freed as soon as no later step
+        needs it, which lowers the peak memory (default: return everything).
 
     Returns
     -------
@@ -555,29 +649,85 @@ def sdr_model(
     }
     if drainage is not None:
         inputs["drainage"] = drainage
+    return sdr_from_arrays(inputs, valid, options, keep=keep, ic0=float(ic0))
+
+
+def sdr_from_arrays(
+    inputs: dict[str, np.ndarray],
+    valid: np.ndarray,
+    options: dict[str, Any],
+    *,
+    keep: Collection[str] | None = None,
+    ic0: float = 0.5,
+) -> dict[str, np.ndarray]:
+    """:func:`sdr_model` on a dict of inputs that it empties as the steps no longer need them.
+
+    For large rasters: the caller hands over ``inputs`` (``dem``, ``erosivity``,
+    ``erodibility``, ``usle_c``, ``usle_p`` and optionally ``drainage``) and keeps no other
+    reference, so each input is freed after its last use. ``usle_p`` may be replaced by
+    ``cover_practice``, the float32 CP factor (:func:`cover_practice` of the class values:
+    identical results with half the memory of float64 C and P rasters). ``options`` holds the keywords of
+    :func:`sdr_model` (``flow_dir_algorithm``, ``downslope_distance``, ``cell_size_m``,
+    ``threshold_flow_accumulation``, ``k``, ``sdr_max``, ``l_max``).
+    """
+    options = {**options, "flow_dir_algorithm": str(options["flow_dir_algorithm"]).lower()}
+    algo = options["flow_dir_algorithm"]
     _check_inputs(inputs, valid, options)
-    arrays = {n: np.asarray(a, dtype=np.float64) for n, a in inputs.items() if n != "drainage"}
     ok = np.asarray(valid, dtype=bool).copy()
-    for a in arrays.values():
-        ok &= np.isfinite(a)
-    masked = {n: np.where(ok, a, np.nan) for n, a in arrays.items()}
-    cell = options["cell_size_m"]
-    out = _routing(masked["dem"], ok, cell, algo, options["threshold_flow_accumulation"])
+    for n, a in inputs.items():
+        if n != "drainage":
+            ok &= np.isfinite(a)
+    cell = float(options["cell_size_m"])
+    drainage = inputs.pop("drainage", None)
+    # InVEST's mutual mask, applied to copies made when each step needs them (the inputs are
+    # left untouched; fewer arrays are alive at once)
+    out = _routing(
+        _masked(inputs.pop("dem"), ok), ok, cell, algo, options["threshold_flow_accumulation"]
+    )
     if drainage is not None:
         out["stream"][ok & np.asarray(drainage, dtype=bool)] = 1
+    del drainage
     out["valid"] = ok
+    _free(out, keep, ("filled_dem",))
+    if "cover_practice" in inputs:
+        cp = inputs.pop("cover_practice")
+    else:
+        cp = cover_practice(inputs["usle_c"], inputs.pop("usle_p"))
     out.update(
         _soil_loss(
-            out,
-            masked["erosivity"],
-            masked["erodibility"],
-            masked["usle_c"],
-            masked["usle_p"],
-            cell,
-            options["l_max"],
+            out, inputs.pop("erosivity"), inputs.pop("erodibility"), cp, cell, options["l_max"]
         )
     )
-    out.update(_connectivity(out, masked["usle_c"], cell, algo, downslope_distance))
-    out.update(_delivery(out, algo, float(k), float(ic0), float(sdr_max)))
+    del cp
+    _free(out, keep, ("ls", "cp"))
+    # W uses C in float32, as InVEST's w.tif
+    out["_usle_c"] = _masked(inputs.pop("usle_c"), ok, dtype=_F32)
+    out.update(_connectivity(out, None, cell, algo, options["downslope_distance"], keep))
+    _free(
+        out,
+        keep,
+        ("w_threshold", "s_threshold", "w_bar", "s_bar", "d_up", "ws_inverse", "slope_percent"),
+    )
+    _free(out, keep, ("flow_accumulation",))
+    out.update(_delivery(out, algo, float(options["k"]), ic0, float(options["sdr_max"]), keep))
     del out["order"]
+    if keep is not None:
+        for name in [n for n in out if n not in keep]:
+            del out[name]
     return out
+
+
+def _masked(values: np.ndarray, ok: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    """A copy of ``values`` (float64 by default) with NaN outside ``ok``."""
+    copy = np.array(values, dtype=dtype)
+    copy[~ok] = np.nan
+    return copy
+
+
+def _free(out: dict[str, np.ndarray], keep: Collection[str] | None, names: tuple[str, ...]) -> None:
+    """Drop intermediates no later step needs, unless the caller asked to keep them."""
+    if keep is None:
+        return
+    for name in names:
+        if name not in keep:
+            out.pop(name, None)

@@ -158,3 +158,36 @@ def test_interrupt_leaves_no_output_folder(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         execute(config, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_with_a_scheduler_gives_the_same_accounts(tmp_path):
+    raw = yaml.safe_load(demo_config_path().read_text(encoding="utf-8"))
+    keep = ("water_conservation", "carbon_nep")
+    raw["services"] = {k: v for k, v in raw["services"].items() if k in keep}
+    raw["valuation"]["components"] = [
+        c for c in raw["valuation"]["components"] if c["service"] != "soil_retention"
+    ]
+    raw["linkage"] = str(demo_config_path().parent / "demo_policy.yaml")
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    plain = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "a"), "-q"])
+    assert plain.exit_code == 0, plain.output
+    chunked = runner.invoke(
+        app,
+        [
+            "run",
+            str(config),
+            "--out",
+            str(tmp_path / "b"),
+            "-q",
+            "--scheduler",
+            "threads",
+            "--chunks",
+            "256",
+        ],
+    )
+    assert chunked.exit_code == 0, chunked.output
+    a = pd.read_csv(tmp_path / "a" / "accounts.csv")
+    b = pd.read_csv(tmp_path / "b" / "accounts.csv")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)

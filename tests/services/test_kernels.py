@@ -186,3 +186,39 @@ def test_rusle_worked_example_and_no_retention_at_c_p_one() -> None:
     np.testing.assert_allclose(pot, [180.0, 180.0])
     np.testing.assert_allclose(act, [10.8, 180.0])
     np.testing.assert_allclose(ret, [169.2, 0.0])
+
+
+def test_water_yield_by_class_equals_per_pixel_lookups() -> None:
+    """The fused class-lookup kernel is the per-pixel kernel on looked-up rasters, bit for bit."""
+    from gep.kernels import lookup, water
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    classes = rng.integers(1, 7, n).astype(np.uint8)  # 6 is absent from the table
+    classes[:50] = 255  # nodata
+    columns = (
+        np.array([0.6, 1.0, 0.8, 0.3, 1.0]),
+        np.array([2e3, 5e3, 1.5e3, 1.0, 1.0]),
+        np.array([1.0, 1.0, 1.0, 0.0, 0.0]),
+    )
+    luts = [lookup.build_lut(np.arange(1, 6), c, dtype=np.float32)[0] for c in columns]
+    climate = [
+        rng.uniform(lo, hi, n).astype(np.float32)
+        for lo, hi in ((300, 1200), (200, 1500), (100, 3000), (0.01, 0.3))
+    ]
+    per_pixel = [lookup.apply_lut(classes, lut, 1, nodata=255) for lut in luts]
+    expected = water.annual_water_yield(
+        per_pixel[0],
+        climate[0],
+        climate[1],
+        per_pixel[1],
+        climate[2],
+        climate[3],
+        per_pixel[2],
+        5.0,
+    )
+    got = water.annual_water_yield_by_class(classes, np.stack(luts), 1, 255, *climate, 5.0)
+    for e, g in zip(expected, got, strict=True):
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, e)
+    assert np.isnan(got[0][:50]).all() and np.isnan(got[0][classes == 6]).all()

@@ -228,3 +228,47 @@ def test_sdr_model_rejects_misaligned_inputs():
             30.0,
             threshold_flow_accumulation=1,
         )
+
+
+@pytest.mark.parametrize("algorithm", ["d8", "mfd"])
+def test_sdr_low_memory_paths_give_the_same_outputs(algorithm: str) -> None:
+    """``keep`` (intermediates freed early) and ``sdr_from_arrays`` with a float32 CP factor
+    return exactly what the full ``sdr_model`` returns."""
+    from gep.kernels.sdr import cover_practice, sdr_from_arrays, sdr_model
+
+    rng = np.random.default_rng(5)
+    n = 60
+    y, x = np.mgrid[0:n, 0:n].astype(float)
+    dem = 0.8 * y + 20 * np.abs(np.sin(x / 9.0)) + rng.normal(0, 0.3, (n, n))
+    erosivity = rng.uniform(500, 900, (n, n)).astype(np.float32)
+    erodibility = rng.uniform(0.01, 0.05, (n, n)).astype(np.float32)
+    usle_c = rng.choice([0.01, 0.1, 0.3], (n, n))
+    usle_p = rng.choice([0.5, 1.0], (n, n))
+    valid = np.ones((n, n), bool)
+    valid[:3, :3] = False
+    kwargs = {"flow_dir_algorithm": algorithm, "threshold_flow_accumulation": 40.0}
+    full = sdr_model(dem, erosivity, erodibility, usle_c, usle_p, valid, 30.0, **kwargs)
+    keep = ("usle", "sed_export", "sdr", "avoided_export", "sed_deposition")
+    lean = sdr_model(dem, erosivity, erodibility, usle_c, usle_p, valid, 30.0, keep=keep, **kwargs)
+    assert set(lean) == set(keep)
+    options = {
+        "flow_dir_algorithm": algorithm,
+        "downslope_distance": "pixels",
+        "cell_size_m": 30.0,
+        "threshold_flow_accumulation": 40.0,
+        "k": 2.0,
+        "sdr_max": 0.8,
+        "l_max": 122.0,
+    }
+    arrays = {
+        "dem": dem,
+        "erosivity": erosivity,
+        "erodibility": erodibility,
+        "usle_c": usle_c.astype(np.float32),
+        "cover_practice": cover_practice(usle_c, usle_p),
+    }
+    handed = sdr_from_arrays(arrays, valid, options, keep=keep)
+    assert arrays == {}  # every input was taken over
+    for name in keep:
+        np.testing.assert_array_equal(lean[name], full[name], err_msg=name)
+        np.testing.assert_array_equal(handed[name], full[name], err_msg=name)

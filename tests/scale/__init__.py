@@ -1,0 +1,1 @@
+"""Scale tests: chunked services, basin routing, chunked zonal sums, dask.distributed."""
