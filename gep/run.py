@@ -48,6 +48,13 @@ PARAMETERS_USED = {
     "carbon_stock_change": ("c_above", "c_below", "c_soil", "c_dead"),
 }
 
+#: why a quantity can be nodata inside a unit, for the data-quality warnings
+NODATA_REASONS = {
+    "soil_retention": "InVEST's SDR convention: stream pixels are nodata in RKLS and USLE",
+    "avoided_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
+    "sediment_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
+}
+
 STAGES = (
     "check inputs",
     "services",
@@ -285,12 +292,13 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
         names = ", ".join(f"{r.ecosystem_type}/{r.parameter}" for r in rows.itertuples())
         warnings.append(f"parameters with confidence '{conf}' are used: {names}")
     low = acc.quantities[acc.quantities["valid_fraction"] < 0.999]
-    if len(low):
-        worst = low.nsmallest(1, "valid_fraction").iloc[0]
+    for name, rows in low.groupby("quantity_name"):
+        worst = rows.nsmallest(1, "valid_fraction").iloc[0]
+        why = NODATA_REASONS.get(str(name), "nodata in an input")
         warnings.append(
-            f"{len(low)} unit-quantity rows have nodata inside the unit (lowest valid share "
-            f"{worst['valid_fraction']:.1%}: {worst['unit_id']} {worst['quantity_name']} "
-            f"{worst['year']}); the water-balance method leaves non-natural classes out by design"
+            f"{name}: {len(rows)} unit-year rows have nodata inside the unit (lowest valid "
+            f"share {worst['valid_fraction']:.1%}, {worst['level']} {worst['unit_id']} "
+            f"{worst['year']}); why: {why}"
         )
     prices = component_prices(config, acc.accounts)
     for row in prices.drop_duplicates(["service", "component"]).itertuples():

@@ -58,7 +58,9 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     (MEE 2020; NDRC/NBS 2022; DB11/T 2059—2022). 1 mm over 1 m² is 0.001 m³. Negative values
     (ET > P − R) are kept in ``water_conserved``; ``water_conserved_clipped`` sets them to 0,
     so both the signed and the clipped sums can be reported. Classes whose coefficient is blank
-    are outside the method (the standards restrict it to natural ecosystems) and get NaN.
+    are outside the method (the standards restrict it to natural ecosystems): they conserve 0 by
+    definition where the inputs are valid, so that accounts count them as covered and zero;
+    nodata in any input stays NaN.
 
     Parameters
     ----------
@@ -77,6 +79,13 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     depth = apply_pixelwise(
         water.water_balance, inputs.precipitation, inputs.evapotranspiration, coef
     )
+    outside_method = (
+        coef.isnull()
+        & inputs.landcover.coords["valid"]
+        & inputs.precipitation.notnull()
+        & inputs.evapotranspiration.notnull()
+    )
+    depth = xr.where(outside_method, depth.dtype.type(0), depth, keep_attrs=True)
     # mm · m² · 0.001 m/mm = m³, in the precision of the depths
     volume = depth * (inputs.cell_area_m2() * units.MM_TO_M).astype(depth.dtype)
     return as_output(

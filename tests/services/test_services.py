@@ -47,14 +47,10 @@ def test_water_conservation_worked_example() -> None:
     ds = water_conservation.compute(inputs)
     # class 1: 800 − 0.027·800 − 450 = 328.4 mm over 10 000 m² → 3284 m³
     # class 2: 400 − 0.0937·400 − 420 = −57.48 mm → −574.8 m³ (clipped: 0)
-    # nodata class and class 3 (blank α: outside the method) → NaN
-    np.testing.assert_allclose(
-        ds["water_conserved_depth"].values, [[328.4, -57.48], [np.nan, np.nan]]
-    )
-    np.testing.assert_allclose(ds["water_conserved"].values, [[3284.0, -574.8], [np.nan, np.nan]])
-    np.testing.assert_allclose(
-        ds["water_conserved_clipped"].values, [[3284.0, 0.0], [np.nan, np.nan]]
-    )
+    # nodata class → NaN; class 3 (blank α: outside the method) → 0 by definition
+    np.testing.assert_allclose(ds["water_conserved_depth"].values, [[328.4, -57.48], [np.nan, 0.0]])
+    np.testing.assert_allclose(ds["water_conserved"].values, [[3284.0, -574.8], [np.nan, 0.0]])
+    np.testing.assert_allclose(ds["water_conserved_clipped"].values, [[3284.0, 0.0], [np.nan, 0.0]])
     assert ds["water_conserved"].attrs["units"] == "m3 yr-1"
     assert float(ds["water_conserved"].sum()) == pytest.approx(2709.2)  # signed sum
     assert float(ds["water_conserved_clipped"].sum()) == pytest.approx(3284.0)  # clipped sum
