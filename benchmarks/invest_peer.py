@@ -67,6 +67,14 @@ def generate(size: int, root: Path, regenerate: bool) -> Path:
     return case_dir
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system, all threads) of this process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(key: str, case_dir: Path, workspace: Path, result_path: Path) -> None:
     """Child process: execute one model, time ``execute()`` and read the reported totals."""
     import importlib
@@ -77,10 +85,11 @@ def run_child(key: str, case_dir: Path, workspace: Path, result_path: Path) -> N
     module = importlib.import_module(MODULES[key])
     args = dict(datastack.extract_parameter_set(str(case_dir / f"{key}.invs.json")).args)
     args["workspace_dir"] = str(workspace)
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     module.execute(args)
     wall = time.perf_counter() - t0
-    doc = {"wall_s": wall, **model_totals(key, workspace, args)}
+    doc = {"wall_s": wall, "cpu_s": _cpu_s() - cpu0, **model_totals(key, workspace, args)}
     result_path.write_text(json.dumps(doc))
 
 

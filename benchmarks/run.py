@@ -290,10 +290,18 @@ def model_child(key: str, args_path: str, out_dir: str) -> dict[str, Any]:
 
     reductions.nan_sum(np.zeros(4))  # numba's one-time runtime initialisation
     import_s = time.perf_counter() - t0
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu0 = cpu()
     t1 = time.perf_counter()
     summary = run_invest(MODELS[key], Path(args_path), Path(out_dir))
     return {
         "wall_s": time.perf_counter() - t1,
+        "cpu_s": cpu() - cpu0,
         "import_s": import_s,
         "totals": {k: summary.get(k) for k in TOTAL_KEYS[MODELS[key]]},
     }
@@ -376,6 +384,7 @@ def _run_invest(key: str, case: Path) -> dict[str, Any]:
     doc = json.loads(result.read_text())
     return {
         "wall_s": doc["wall_s"],
+        "cpu_s": doc.get("cpu_s", float("nan")),
         "process_wall_s": measured["process_wall_s"],
         "peak_rss_mib": measured["peak_rss_mib"],
         "totals": doc["totals"],
@@ -401,6 +410,7 @@ def run_models(
             if with_invest:
                 inv = row["invest"]
                 row["speedup_wall"] = inv["wall_s"] / doc["wall_s"]
+                row["cpu_ratio"] = inv["cpu_s"] / doc["cpu_s"]
                 row["speedup_process"] = inv["process_wall_s"] / wall
                 row["memory_ratio"] = rss / inv["peak_rss_mib"]
                 row["totals_rel_diff"] = {
@@ -453,9 +463,10 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += [
             "## Whole models vs InVEST 3.20.2 (same inputs, one run)",
             "",
-            "| model | size | gep wall s | InVEST wall s | speed-up | gep process s | InVEST process s | "
-            "speed-up (process) | gep peak MiB | InVEST peak MiB | memory gep/InVEST | max rel. diff of totals |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| model | size | gep wall s | InVEST wall s | speed-up | gep CPU s | InVEST CPU s | "
+            "CPU ratio | gep process s | InVEST process s | speed-up (process) | gep peak MiB | "
+            "InVEST peak MiB | memory gep/InVEST | max rel. diff of totals |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in doc["models"]:
             g, i = r["gep"], r.get("invest", {})
@@ -463,7 +474,9 @@ def markdown(doc: dict[str, Any]) -> str:
             label = f"{r['model']} ({r['run']})" if "run" in r else r["model"]
             lines.append(
                 f"| {label} | {r['size']}² | {g['wall_s']:.2f} | {i.get('wall_s', float('nan')):.2f} | "
-                f"{r.get('speedup_wall', float('nan')):.1f}× | {g['process_wall_s']:.2f} | "
+                f"{r.get('speedup_wall', float('nan')):.1f}× | {g.get('cpu_s', float('nan')):.2f} | "
+                f"{i.get('cpu_s', float('nan')):.2f} | {r.get('cpu_ratio', float('nan')):.1f}× | "
+                f"{g['process_wall_s']:.2f} | "
                 f"{i.get('process_wall_s', float('nan')):.2f} | {r.get('speedup_process', float('nan')):.1f}× | "
                 f"{g['peak_rss_mib']:.0f} | {i.get('peak_rss_mib', float('nan')):.0f} | "
                 f"{r.get('memory_ratio', float('nan')):.2f} | {diff:.1e} |"

@@ -148,13 +148,14 @@ def _profile(
     nodata: float | int | None,
     predictor: int | None,
     level: int,
+    cog: bool = True,
+    threads: int | str = "ALL_CPUS",
 ) -> dict[str, Any]:
     floating = np.issubdtype(values.dtype, np.floating)
     if predictor is None:
         predictor = 3 if floating else 2
     rows, cols = values.shape
-    return {
-        "driver": "COG",
+    common = {
         "height": rows,
         "width": cols,
         "count": 1,
@@ -163,13 +164,15 @@ def _profile(
         "transform": transform,
         "nodata": nodata,
         "compress": "ZSTD",
-        "level": level,
         "predictor": predictor,
-        "num_threads": "ALL_CPUS",
-        "blocksize": 512,
-        "overviews": "AUTO" if max(rows, cols) > OVERVIEW_MIN_SIDE else "NONE",
+        "num_threads": threads,
         "BIGTIFF": "IF_SAFER",
     }
+    if not cog:  # tiled GeoTIFF written in one pass (the COG driver writes a copy)
+        tiles = {"tiled": True, "blockxsize": 512, "blockysize": 512}
+        return {"driver": "GTiff", **common, "zstd_level": level, **tiles}
+    overviews = "AUTO" if max(rows, cols) > OVERVIEW_MIN_SIDE else "NONE"
+    return {"driver": "COG", **common, "level": level, "blocksize": 512, "overviews": overviews}
 
 
 def write_band(
@@ -184,6 +187,8 @@ def write_band(
     predictor: int | None = None,
     level: int = 1,
     in_place: bool = False,
+    cog: bool = True,
+    threads: int | str = "ALL_CPUS",
 ) -> Path:
     """Write a 2-D array as a ZSTD Cloud-Optimized GeoTIFF, atomically.
 
@@ -210,6 +215,14 @@ def write_band(
     in_place : bool
         A float32 ``values`` that the caller no longer needs gets its NaN replaced by
         ``nodata`` in place instead of in a copy (one array less in memory).
+    cog : bool
+        Cloud-Optimized GeoTIFF (GDAL's COG driver, overviews above 4096 cells a side). With
+        ``False``, a tiled GeoTIFF (512² tiles, same compression, no overviews) written in one
+        pass, as InVEST writes its rasters: the COG driver first writes a temporary copy, which
+        costs up to 3× the time of a write for rasters that compress well.
+    threads : int or str
+        GDAL compression threads (``"ALL_CPUS"``, or 1 when several files are written at
+        once, see :class:`BackgroundWriter`).
 
     Returns
     -------
@@ -224,7 +237,7 @@ def write_band(
         reuse = in_place and values.dtype == np.float32 and values.flags.c_contiguous
         data = values if reuse else np.empty(values.shape, dtype=np.float32)
         _fill_nan(values, np.float32(nodata), data)
-    profile = _profile(data, crs, transform, nodata, predictor, level)
+    profile = _profile(data, crs, transform, nodata, predictor, level, cog, threads)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.tif", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -241,10 +254,14 @@ def write_band(
 
 
 class BackgroundWriter:
-    """Write rasters on one background thread while the caller keeps computing.
+    """Write rasters on background threads while the caller keeps computing.
 
     Use as a context manager; leaving the block waits for every write and re-raises the first
-    error. ``max_pending`` bounds how many arrays wait in memory.
+    error. ``max_pending`` bounds how many arrays wait in memory. With one worker (default)
+    files are written one after the other, each compressed on every core by GDAL; with
+    ``workers=2`` two files are written at once, each on one GDAL thread, which keeps both
+    cores busy where a single file's blocks would leave one idle (small or well-compressing
+    rasters).
 
     Examples
     --------
@@ -255,10 +272,11 @@ class BackgroundWriter:
     ...                   transform=Affine(30, 0, 0, 0, -30, 0), name="a", units="1")
     """
 
-    def __init__(self, *, max_pending: int = 2) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gep-write")
+    def __init__(self, *, max_pending: int = 2, workers: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gep-write")
         self._pending: list[Future[Path]] = []
         self._max_pending = max_pending
+        self._threads: int | str = "ALL_CPUS" if workers == 1 else 1
         self.seconds = 0.0
 
     def submit(self, path: str | Path, values: np.ndarray, **kwargs: Any) -> None:
@@ -266,6 +284,7 @@ class BackgroundWriter:
         active = [f for f in self._pending if not f.done()]
         if len(active) >= self._max_pending:
             active[0].result()  # back-pressure: at most max_pending arrays wait in memory
+        kwargs.setdefault("threads", self._threads)
         self._pending.append(self._pool.submit(self._timed, path, values, kwargs))
 
     def _timed(self, path: str | Path, values: np.ndarray, kwargs: dict[str, Any]) -> Path:

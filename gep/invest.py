@@ -32,6 +32,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,6 +386,18 @@ def read_layer(layer: RasterLayer, frame: Frame) -> Layer:
     return Layer(band.values)  # nodata is NaN now
 
 
+def read_layers(layers: list[RasterLayer], frame: Frame) -> list[Layer]:
+    """:func:`read_layer` of several rasters at once, two files at a time.
+
+    GDAL decodes with the GIL released, so two files read concurrently use both cores even
+    where one file's blocks are too few to keep GDAL's own decoding threads busy.
+    """
+    if len(layers) < 2:
+        return [read_layer(layer, frame) for layer in layers]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gep-read") as pool:
+        return list(pool.map(lambda layer: read_layer(layer, frame), layers))
+
+
 def _integer_codes(
     layer: RasterLayer, values: np.ndarray, nodata: float | int | None
 ) -> tuple[np.ndarray, int | None]:
@@ -455,6 +468,7 @@ def write_layer(
         "units": units,
         "predictor": predictor,
         "in_place": in_place,
+        "cog": False,  # tiled ZSTD GeoTIFFs, as InVEST writes tiled GeoTIFFs
     }
     if writer is None:
         fastio.write_band(path, values, **kwargs)

@@ -30,11 +30,13 @@ from gep.invest import (
     common_frame,
     raster_grid,
     read_layer,
+    read_layers,
     write_layer,
 )
 from gep.invest_tables import Column, read_invest_table
 from gep.kernels import carbon as carbon_kernels
 from gep.kernels import reductions
+from gep.kernels import water as water_kernels
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -130,12 +132,8 @@ def prepare_carbon(
         columns=POOL_COLUMNS,
     )
     progress("reading land cover")
-    lulc = {}
-    for s, path in scenarios.items():
-        lulc[s] = read_layer(RasterLayer(s, path, f"lulc_{s}", categorical=True), frame)
-        check_codes(
-            lulc[s], _table_codes(table), table=values["carbon_pools_path"], raster=f"lulc_{s}_path"
-        )
+    layers = [RasterLayer(s, path, f"lulc_{s}", categorical=True) for s, path in scenarios.items()]
+    lulc = dict(zip(scenarios, read_layers(layers, frame), strict=True))
     # InVEST maps each pool to a float32 raster and adds the four in float32, left to right.
     density = pd.Series(carbon_kernels.total_pool_density(table.to_numpy()), index=table.index)
     return CarbonInputs(lulc, density, values, frame, progress)
@@ -144,18 +142,49 @@ def prepare_carbon(
 def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     """Compute storage, change and NPV as InVEST does (float32 per pixel, float64 totals).
 
-    Each raster is totalled and queued for writing on a background thread while the next one
-    is computed. Storage, change and NPV hold one value per class (pair), so they are written
-    without a predictor (3× smaller and faster than the floating-point predictor).
+    One fused pass (:func:`gep.kernels.carbon.storage_change_npv`) computes the four rasters,
+    their totals and the count of codes missing from the pools table; an unknown code stops
+    the run there, before anything is written. The rasters are then written on a background
+    thread. They hold one value per class (pair), so they are written without a predictor
+    (3× smaller and faster than the floating-point predictor).
     """
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
     codes = _table_codes(inputs.density.to_frame())
-    density = inputs.density.to_numpy()
+    bas = inputs.lulc["bas"]
+    alt = inputs.lulc.get("alt", bas)
+    valued = bool(inputs.values["do_valuation"])
+    factor = _valuation(inputs.values) if valued else 0.0
     inputs.progress("computing carbon storage")
+    arrays, totals = carbon_kernels.storage_change_npv(
+        bas.values,
+        alt.values,
+        codes,
+        inputs.density.to_numpy(),
+        nodata_bas=bas.nodata,
+        nodata_alt=alt.nodata,
+        factor=factor,
+    )
+    if totals["n_unknown"]:
+        for s, layer in inputs.lulc.items():  # name the map and the codes
+            check_codes(
+                layer, codes, table=inputs.values["carbon_pools_path"], raster=f"lulc_{s}_path"
+            )
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
-    with BackgroundWriter() as writer:
-
-        def write(values: np.ndarray, name: str, unit: str) -> None:
+    summary["stock_base_tC"] = totals["base"] * ha_per_px
+    rasters = [("c_storage_bas", units.T_C_PER_HA)]
+    if "alt" in inputs.lulc:
+        summary["stock_alt_tC"] = totals["alt"] * ha_per_px
+        summary.update(_change_summary(totals, ha_per_px, inputs.values))
+        rasters += [("c_storage_alt", units.T_C_PER_HA), ("c_change_bas_alt", units.T_C_PER_HA)]
+        if valued:
+            summary["npv"] = totals["npv"] * ha_per_px
+            summary["valuation"] = {
+                "valuation_factor_per_tC": factor,
+                **_valuation_args(inputs.values),
+            }
+            rasters.append(("npv_alt", "currency ha-1"))
+    with BackgroundWriter(workers=2, max_pending=4) as writer:
+        for values, (name, unit) in zip(arrays, rasters, strict=False):
             write_layer(
                 inputs.frame,
                 values,
@@ -164,67 +193,22 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
                 units=unit,
                 writer=writer,
                 predictor=1,
+                in_place=True,
             )
-
-        base = class_values(inputs.lulc["bas"], codes, density, np.float32)
-        write(base, "c_storage_bas", units.T_C_PER_HA)
-        summary["stock_base_tC"] = _total(base) * ha_per_px
-        if "alt" in inputs.lulc:
-            alt = class_values(inputs.lulc["alt"], codes, density, np.float32)
-            write(alt, "c_storage_alt", units.T_C_PER_HA)
-            summary["stock_alt_tC"] = _total(alt) * ha_per_px
-            change = carbon_kernels.stock_change(base, alt)
-            del base, alt
-            write(change, "c_change_bas_alt", units.T_C_PER_HA)
-            summary.update(_change_summary(change, ha_per_px, inputs.values))
-            if inputs.values["do_valuation"]:
-                factor = _valuation(inputs.values)
-                npv = change * np.float32(factor)  # float32, as InVEST's raster_map
-                del change
-                write(npv, "npv_alt", "currency ha-1")
-                summary["npv"] = _total(npv) * ha_per_px
-                summary["valuation"] = {
-                    "valuation_factor_per_tC": factor,
-                    **_valuation_args(inputs.values),
-                }
     summary["units"].update({k: u for k, u in CARBON_UNITS.items() if k in summary})
     summary["notes"] = CARBON_NOTES
     return summary
 
 
-CARBON_UNITS = {
-    "stock_base_tC": units.T_C,
-    "stock_alt_tC": units.T_C,
-    "change_tC": units.T_C,
-    "change_tCO2": units.T_CO2,
-    "change_tC_per_yr": units.T_C_PER_YR,
-    "change_tCO2_per_yr": units.T_CO2_PER_YR,
-    "change_tC_invest_convention": units.T_C,
-    "n_years": "yr",
-    "npv": "currency (price units of price_per_metric_ton_of_c)",
-}
-
-
-CARBON_NOTES = [
-    "Pixel densities are t C ha-1 (float32, as InVEST); totals are Σ density × pixel area / 10 000.",
-    "InVEST drops pixels whose change is exactly −1 t C/ha (its nodata); change_tC keeps them "
-    "(change_tC_invest_convention shows InVEST's figure when they exist).",
-    "InVEST's intermediate per-pool rasters are not written.",
-]
-
-
-def _total(values: np.ndarray) -> float:
-    return reductions.nan_sum(values)
-
-
-def _change_summary(change: np.ndarray, ha_per_px: float, values: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"change_tC": _total(change) * ha_per_px}
+def _change_summary(
+    totals: dict[str, float], ha_per_px: float, values: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"change_tC": totals["change"] * ha_per_px}
     out["change_tCO2"] = out["change_tC"] * units.C_TO_CO2
     # InVEST's nodata test is numpy.isclose(change, -1): |change + 1| <= 1e-8 + 1e-5·1
-    kept, collide = reductions.sum_excluding_close(change, -1.0, 1e-8 + 1e-5)
-    if collide:
-        out["change_tC_invest_convention"] = kept * ha_per_px
-        out["pixels_with_change_minus_one"] = collide
+    if totals["n_minus_one"]:
+        out["change_tC_invest_convention"] = totals["change_away_from_minus_one"] * ha_per_px
+        out["pixels_with_change_minus_one"] = totals["n_minus_one"]
     if values["lulc_bas_year"] is not None and values["lulc_alt_year"] is not None:
         n = values["lulc_alt_year"] - values["lulc_bas_year"]
         if n > 0:
@@ -252,6 +236,31 @@ def _valuation_args(values: dict[str, Any]) -> dict[str, Any]:
         "lulc_alt_year",
     )
     return {k: values[k] for k in keys}
+
+
+CARBON_UNITS = {
+    "stock_base_tC": units.T_C,
+    "stock_alt_tC": units.T_C,
+    "change_tC": units.T_C,
+    "change_tCO2": units.T_CO2,
+    "change_tC_per_yr": units.T_C_PER_YR,
+    "change_tCO2_per_yr": units.T_CO2_PER_YR,
+    "change_tC_invest_convention": units.T_C,
+    "n_years": "yr",
+    "npv": "currency (price units of price_per_metric_ton_of_c)",
+}
+
+
+CARBON_NOTES = [
+    "Pixel densities are t C ha-1 (float32, as InVEST); totals are Σ density × pixel area / 10 000.",
+    "InVEST drops pixels whose change is exactly −1 t C/ha (its nodata); change_tC keeps them "
+    "(change_tC_invest_convention shows InVEST's figure when they exist).",
+    "InVEST's intermediate per-pool rasters are not written.",
+]
+
+
+def _total(values: np.ndarray) -> float:
+    return reductions.nan_sum(values)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -328,16 +337,16 @@ def prepare_awy(
             f"classes {blank} (lulc_veg = 1); give their root depth in mm"
         )
     progress("reading rasters")
-    landcover = read_layer(
-        RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True), frame
-    )
+    layers = [RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True)]
+    layers += [
+        RasterLayer(key, values[key], name, units=unit, valid_range=rng)
+        for key, name, unit, rng in AWY_RASTERS
+    ]
+    landcover, *read = read_layers(layers, frame)
     check_codes(
         landcover, _table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
     )
-    rasters = {
-        name: read_layer(RasterLayer(key, values[key], name, units=unit, valid_range=rng), frame)
-        for key, name, unit, rng in AWY_RASTERS
-    }
+    rasters = dict(zip((name for _, name, _, _ in AWY_RASTERS), read, strict=True))
     demand, valuation = _demand_tables(values, landcover, sheds["watersheds"][0])
     return AWYInputs(rasters, landcover, table, sheds, values, frame, progress, demand, valuation)
 
@@ -406,40 +415,33 @@ def _demand_tables(
 
 
 def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
-    """Compute water yield with the Budyko kernel; zonal volumes per watershed.
+    """Compute water yield with the Budyko kernel; statistics per watershed.
 
     The arithmetic is that of the ``water_yield`` service
     (:func:`gep.services.water_yield.compute`) on plain arrays: class parameters looked up in
     the precision of the climate rasters (float32 for InVEST's float32 inputs), one fused
-    kernel, volume = depth × cell area × 0.001 m3 per mm·m2. The watershed statistics come
-    first; the rasters are then written on a background thread, each array turned into its
-    file's values in place (no copies: the peak memory stays at the arrays themselves).
+    kernel. The three per-pixel rasters InVEST writes (``fractp``, ``aet``, ``wyield``) go to
+    ``per_pixel/`` on two background threads while the watershed statistics are computed;
+    volumes (m³ = mm × m² × 0.001) are summed from the depths, not written as a raster.
     """
     arrays = _awy_arrays(inputs)
-    with BackgroundWriter() as writer:
-
-        def write(name: str) -> None:
+    with BackgroundWriter(workers=2, max_pending=3) as writer:
+        for name, values in arrays.items():
             write_layer(
                 inputs.frame,
-                arrays.pop(name),
+                values,
                 out / "per_pixel" / f"{name}.tif",
                 name=name,
                 units=AWY_OUTPUTS[name][1],
                 writer=writer,
-                in_place=True,
             )
-
-        write("fractp")  # not used by the totals: written while they are computed
-        summary = _awy_summary(inputs, arrays)  # before the writes reuse the arrays' memory
-        inputs.rasters.pop("precipitation")
-        for name in ("aet", "wyield", "wyield_volume_m3"):
-            write(name)
+        summary = _awy_summary(inputs, arrays)
     summary["notes"] = AWY_NOTES
     return summary
 
 
 def _awy_arrays(inputs: AWYInputs) -> dict[str, np.ndarray]:
-    """fractp, aet, wyield (mm) and wyield_volume_m3 per pixel, InVEST's float32 arithmetic."""
+    """fractp, aet and wyield (mm) per pixel, InVEST's float32 arithmetic."""
     from gep.kernels import lookup, water
 
     climate = {name: inputs.rasters[name].values for name in AWY_CLIMATE}
@@ -465,14 +467,22 @@ def _awy_arrays(inputs: AWYInputs) -> dict[str, np.ndarray]:
     )
     for name in ("reference_evapotranspiration", "root_restricting_depth", "plant_available_water"):
         inputs.rasters.pop(name)  # no longer needed: keep the peak memory down
-    # mm · m² · 0.001 m/mm = m³, in the precision of the depths
-    volume = depth * (inputs.frame.grid.cell_area_m2() * units.MM_TO_M).astype(depth.dtype)
-    return {"fractp": fraction, "aet": aet, "wyield": depth, "wyield_volume_m3": volume}
+    return {"fractp": fraction, "aet": aet, "wyield": depth}
 
 
 def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     inputs.progress("watershed totals")
     demand = _demand_raster(inputs)
+    area = inputs.frame.grid.cell_area_m2()
+    whole = np.ones((1, 1), dtype=bool)
+    everywhere = water_kernels.watershed_sums(
+        arrays["wyield"],
+        arrays["wyield"],
+        arrays["wyield"],
+        None,
+        np.broadcast_to(whole, arrays["wyield"].shape),
+        area,
+    )
     summary: dict[str, Any] = {
         "units": {
             "wyield_volume_m3": units.M3_PER_YR,
@@ -480,7 +490,7 @@ def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, 
             "watersheds": units.M3_PER_YR,
             "watersheds_pixel_sum_m3": units.M3_PER_YR,
         },
-        "wyield_volume_pixel_sum_m3": _total(arrays["wyield_volume_m3"]),
+        "wyield_volume_pixel_sum_m3": everywhere["wyield_m3"],
         "pixel_area_m2": inputs.frame.pixel_area_m2,
     }
     for label, (gdf, id_field) in inputs.sheds.items():
@@ -499,12 +509,11 @@ def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, 
     return summary
 
 
-#: InVEST per-pixel raster name (plus our volume raster) → (water_yield service output, units).
+#: InVEST per-pixel raster name → (water_yield service output, units).
 AWY_OUTPUTS = {
     "fractp": ("aet_fraction", units.DIMENSIONLESS),
     "aet": ("actual_evapotranspiration", units.MM_PER_YR),
     "wyield": ("water_yield_depth", units.MM_PER_YR),
-    "wyield_volume_m3": ("water_yield", units.M3_PER_YR),
 }
 
 #: Climate and soil rasters of the water yield kernel.
@@ -517,7 +526,7 @@ AWY_CLIMATE = (
 
 AWY_NOTES = [
     "wyield_volume_m3: Σ over watersheds of InVEST's wyield_vol; wyield_volume_pixel_sum_m3: Σ "
-    "pixel volumes over every valid pixel of the analysis area.",
+    "pixel volumes (yield × cell area / 1000) over every valid pixel of the analysis area.",
     "watersheds: InVEST's wyield_vol = mean valid-pixel yield (mm) × polygon area (m2) / 1000 (m3 yr-1).",
     "watersheds_pixel_sum_m3: Σ pixel yield × cell area / 1000 over pixels whose centre is in the "
     "polygon; the accounting form when polygons and pixels do not match.",
@@ -525,6 +534,8 @@ AWY_NOTES = [
     "that holds no pixel centre uses every pixel it touches.",
     "Hydropower NPV with a 0 % discount rate: InVEST returns 0 (its dsum stays 0); we use the "
     "limit dsum = time_span.",
+    "Per-pixel outputs are InVEST's fractp, aet and wyield; a per-pixel volume raster is not "
+    "written (volume = wyield × cell area / 1000, m3 yr-1).",
 ]
 
 
@@ -569,34 +580,33 @@ def _shed_stats(
     demand: np.ndarray | None,
 ) -> dict[str, dict[str, Any]]:
     m2_per_unit = frame.grid.linear_unit_factor() ** 2
+    area = frame.grid.cell_area_m2()
     details: dict[str, dict[str, Any]] = {}
     for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
         window, mask = _feature_mask(geom, frame)
-
-        def stats(
-            values: np.ndarray,
-            window: tuple[slice, slice] = window,
-            mask: np.ndarray = mask,
-        ) -> tuple[float, int]:
-            return reductions.masked_sum_count(values[window], mask)
-
-        total, count = stats(arrays["wyield"])
+        s = water_kernels.watershed_sums(
+            arrays["wyield"][window],
+            arrays["aet"][window],
+            precipitation[window],
+            None if demand is None else demand[window],
+            mask,
+            area[window[0]],
+        )
         area_m2 = float(geom.area) * m2_per_unit
-        mean = total / count if count else None
+        count = s["wyield_n"]
+        mean = s["wyield_sum"] / count if count else None
         d: dict[str, Any] = {
             "wyield_mn": mean,
             "wyield_vol": mean * area_m2 / 1000.0 if mean is not None else None,
-            "wyield_pixel_sum_m3": stats(arrays["wyield_volume_m3"])[0],
+            "wyield_pixel_sum_m3": s["wyield_m3"],
             "polygon_area_m2": area_m2,
             "valid_pixels": count,
+            "aet_mn": s["aet_sum"] / s["aet_n"] if s["aet_n"] else None,
+            "precip_mn": s["precip_sum"] / s["precip_n"] if s["precip_n"] else None,
         }
-        for key, arr in (("aet_mn", arrays["aet"]), ("precip_mn", precipitation)):
-            total, n = stats(arr)
-            d[key] = total / n if n else None
         if demand is not None:
-            total, n = stats(demand)
-            d["consum_vol"] = total
-            d["consum_mn"] = total / n if n else None
+            d["consum_vol"] = s["demand_sum"]
+            d["consum_mn"] = s["demand_sum"] / s["demand_n"] if s["demand_n"] else None
             if d["wyield_vol"] is not None and d["consum_mn"] is not None:
                 d["rsupply_vl"] = d["wyield_vol"] - d["consum_vol"]
         details[str(int(ws_id))] = d
@@ -706,16 +716,16 @@ def prepare_sdr(
         columns=USLE_COLUMNS,
     )
     progress("reading rasters")
-    landcover = read_layer(
-        RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True), frame
-    )
+    layers = [RasterLayer("lulc_path", values["lulc_path"], "landcover", categorical=True)]
+    layers += [
+        RasterLayer(key, values[key], name, units=unit, valid_range=rng)
+        for key, name, unit, rng, _ in SDR_RASTERS
+    ]
+    landcover, *read = read_layers(layers, frame)
     check_codes(
         landcover, _table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
     )
-    rasters = {
-        name: read_layer(RasterLayer(key, values[key], name, units=unit, valid_range=rng), frame)
-        for key, name, unit, rng, _ in SDR_RASTERS
-    }
+    rasters = dict(zip((r[1] for r in SDR_RASTERS), read, strict=True))
     drainage = None
     if values["drainage_path"] is not None:
         d = read_layer(

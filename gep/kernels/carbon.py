@@ -11,6 +11,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from . import lookup  # a sibling kernel: numpy and numba only
+
 #: Carbon share of dry matter as cellulose C6H10O5: 6·12/162 (MEE 2020 GEP guide).
 DRY_MATTER_TO_C = 72.0 / 162.0
 
@@ -77,6 +79,145 @@ def stock_change(
     out = np.empty(base.size, dtype=dtype)
     (_stock_change_parallel if parallel else _stock_change_serial)(base, alt, out)
     return out.reshape(np.shape(stock_base))
+
+
+#: Pixels per partial sum of :func:`storage_change_npv` (fixed: totals do not depend on threads).
+_BLOCK = 1 << 16
+
+#: InVEST's nodata test on the change raster, ``numpy.isclose(change, -1)``: 1e-8 + 1e-5·|−1|.
+INVEST_MINUS_ONE_TOL = 1e-8 + 1e-5
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _density(code, lut, known, offset, nodata):  # pragma: no cover - numba
+    """Density of one class code: (value, 1.0 if the code is not in the table else 0.0)."""
+    if code == nodata:
+        return np.float32(np.nan), 0.0
+    j = code - offset
+    if 0 <= j < lut.size and known[j]:
+        return lut[j], 0.0
+    return np.float32(np.nan), 1.0
+
+
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _storage_pass(bas, alt, lut, known, offset, nd_bas, nd_alt, factor, out, sums):
+    # pragma: no cover - numba.  out rows: base, alt, change, npv (float32; NaN for nodata)
+    # sums columns: Σbase, Σalt, Σchange, Σchange away from −1, n close to −1, Σnpv, n unknown
+    n = bas.size
+    tol = np.float32(INVEST_MINUS_ONE_TOL)
+    minus_one = np.float32(-1.0)
+    for k in numba.prange(sums.shape[0]):
+        s = np.zeros(7)
+        for i in range(k * _BLOCK, min((k + 1) * _BLOCK, n)):
+            b, unknown_b = _density(np.int64(bas[i]), lut, known, offset, nd_bas)
+            a, unknown_a = _density(np.int64(alt[i]), lut, known, offset, nd_alt)
+            c = a - b
+            v = c * factor
+            out[0, i] = b
+            out[1, i] = a
+            out[2, i] = c
+            out[3, i] = v
+            s[6] += unknown_b + unknown_a
+            if b == b:
+                s[0] += b
+            if a == a:
+                s[1] += a
+            if c == c:
+                s[2] += c
+                s[5] += v
+                if abs(c - minus_one) <= tol:
+                    s[4] += 1.0
+                else:
+                    s[3] += c
+        sums[k] = s
+
+
+def storage_change_npv(
+    lulc_bas: np.ndarray,
+    lulc_alt: np.ndarray,
+    codes: np.ndarray,
+    density: np.ndarray,
+    *,
+    nodata_bas: int | None,
+    nodata_alt: int | None,
+    factor: float,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Storage of both maps, their change and its value per pixel, with totals, in one pass.
+
+    Per pixel, in float32 as InVEST's rasters: ``base = ρ(lulc_bas)``, ``alt = ρ(lulc_alt)``
+    (ρ the total density of the class, :func:`total_pool_density`), ``change = alt − base``
+    and ``npv = change · K`` (K from :func:`valuation_factor`), t C ha-1 and currency ha-1.
+    Totals are float64 sums over fixed blocks of pixels (the same result on any number of
+    threads), NaN pixels skipped.
+
+    Parameters
+    ----------
+    lulc_bas, lulc_alt : numpy.ndarray of int
+        Land-cover codes of the two maps (same shape).
+    codes, density : numpy.ndarray
+        Class codes of the pools table and their total density (t C ha-1).
+    nodata_bas, nodata_alt : int or None
+        Nodata codes of the maps.
+    factor : float
+        Value of one t C of change (currency per t C); 0 when there is no valuation.
+
+    Returns
+    -------
+    out : numpy.ndarray, shape (4, *lulc_bas.shape), float32
+        Base storage, alternate storage, change (t C ha-1) and NPV (currency ha-1).
+    totals : dict
+        ``base``, ``alt``, ``change`` and ``npv`` (sums of per-pixel densities, × ha per pixel
+        for t C), ``change_away_from_minus_one`` and ``n_minus_one`` (InVEST drops pixels whose
+        change is within 1e-8 + 1e-5 of −1: its nodata), ``n_unknown`` (pixels whose code is
+        not in the table; the caller must reject the input when it is not 0).
+
+    References
+    ----------
+    Sharp R. et al., InVEST User's Guide, Carbon Storage and Sequestration; natcap.invest 3.20
+    ``carbon.execute`` (float32 rasters, change = alt − base, NPV = change × K).
+
+    Examples
+    --------
+    Classes 1 (ρ = 100) and 2 (ρ = 40), K = 2: pixel 1 → 2 loses 60 t C/ha (NPV −120), pixel
+    2 → 2 keeps 40, pixel 0 (nodata) → 1 is nodata in base and change:
+
+    >>> out, t = storage_change_npv(np.array([1, 2, 0]), np.array([2, 2, 1]), np.array([1, 2]),
+    ...                             np.array([100.0, 40.0]), nodata_bas=0, nodata_alt=None,
+    ...                             factor=2.0)
+    >>> out[2].tolist(), out[3].tolist()
+    ([-60.0, 0.0, nan], [-120.0, 0.0, nan])
+    >>> t["base"], t["alt"], t["change"], t["npv"], t["n_unknown"]
+    (140.0, 180.0, -60.0, -120.0, 0)
+    """
+    shape = np.shape(lulc_bas)
+    if np.shape(lulc_alt) != shape:
+        raise ValueError(f"land-cover maps differ in shape: {shape} and {np.shape(lulc_alt)}")
+    lut, offset = lookup.build_lut(codes, density, dtype=np.float32)
+    known = np.zeros(lut.size, dtype=np.bool_)
+    known[np.asarray(codes, dtype=np.int64) - offset] = True
+    bas = np.ascontiguousarray(lulc_bas).reshape(-1)
+    alt = np.ascontiguousarray(lulc_alt).reshape(-1)
+    out = np.empty((4, bas.size), dtype=np.float32)
+    sums = np.zeros((max(1, -(-bas.size // _BLOCK)), 7))
+    # a code that cannot occur stands for "no nodata"
+    absent = np.iinfo(np.int64).min
+    _storage_pass(
+        bas,
+        alt,
+        lut,
+        known,
+        np.int64(offset),
+        np.int64(absent if nodata_bas is None else nodata_bas),
+        np.int64(absent if nodata_alt is None else nodata_alt),
+        np.float32(factor),
+        out,
+        sums,
+    )
+    total = sums.sum(axis=0)
+    names = ("base", "alt", "change", "change_away_from_minus_one")
+    totals: dict[str, float] = {k: float(v) for k, v in zip(names, total[:4], strict=True)}
+    totals.update(n_minus_one=int(total[4]), npv=float(total[5]), n_unknown=int(total[6]))
+    return out.reshape((4, *shape)), totals
 
 
 def valuation_factor(

@@ -220,7 +220,8 @@ def test_awy_summary_forms(tmp_path: Path) -> None:
         summary["watersheds"]["1"] * 23 / 24
     )
     assert summary["wyield_volume_m3"] == pytest.approx(sum(summary["watersheds"].values()))
-    assert (tmp_path / "out" / "per_pixel" / "wyield_volume_m3.tif").is_file()
+    assert (tmp_path / "out" / "per_pixel" / "wyield.tif").is_file()
+    assert not (tmp_path / "out" / "per_pixel" / "wyield_volume_m3.tif").exists()
 
 
 def test_failed_run_leaves_previous_output(tmp_path: Path) -> None:
@@ -268,3 +269,20 @@ def test_awy_demand_and_hydropower(tmp_path: Path) -> None:
     # 0 % discount: the limit dsum = time_span = 10 (InVEST's code would give 0)
     d2 = summary["watersheds_details"]["2"]
     assert d2["hp_val"] == pytest.approx((0.07 * d2["hp_energy"] - 100) * 10)
+
+
+def test_unknown_code_in_alternate_map_leaves_no_output(tmp_path: Path) -> None:
+    """The fused carbon pass finds the unknown code; nothing is written, the map is named."""
+    args_path = carbon_case(tmp_path)
+    bas = np.ones((6, 5), dtype=np.int16)
+    alt = np.full((6, 5), 2, dtype=np.int16)
+    alt[3, 4] = 3  # absent from the table below
+    write_tif(tmp_path / "lulc_bas.tif", bas, nodata=-1)
+    write_tif(tmp_path / "lulc_alt.tif", alt, nodata=-1)
+    write_csv(
+        tmp_path / "pools.csv", "lucode,c_above,c_below,c_soil,c_dead\n1,1,1,1,1\n2,1,1,1,1\n"
+    )
+    with pytest.raises(MissingClassError, match=r"class codes 3 occur in 'lulc_alt_path'"):
+        run_invest("carbon", args_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out*"))  # no staging folder left behind
