@@ -189,6 +189,7 @@ def write_band(
     in_place: bool = False,
     cog: bool = True,
     threads: int | str = "ALL_CPUS",
+    nan_filled: bool = False,
 ) -> Path:
     """Write a 2-D array as a ZSTD Cloud-Optimized GeoTIFF, atomically.
 
@@ -220,6 +221,9 @@ def write_band(
         ``False``, a tiled GeoTIFF (512² tiles, same compression, no overviews) written in one
         pass, as InVEST writes its rasters: the COG driver first writes a temporary copy, which
         costs up to 3× the time of a write for rasters that compress well.
+    nan_filled : bool
+        A float32 ``values`` already holds ``nodata`` (not NaN) where data is missing: it is
+        written as it is, without the pass that replaces NaN.
     threads : int or str
         GDAL compression threads (``"ALL_CPUS"``, or 1 when several files are written at
         once, see :class:`BackgroundWriter`).
@@ -235,8 +239,11 @@ def write_band(
     if np.issubdtype(values.dtype, np.floating):
         nodata = FLOAT_NODATA if nodata is None else nodata
         reuse = in_place and values.dtype == np.float32 and values.flags.c_contiguous
-        data = values if reuse else np.empty(values.shape, dtype=np.float32)
-        _fill_nan(values, np.float32(nodata), data)
+        if nan_filled and values.dtype == np.float32:
+            data = values
+        else:
+            data = values if reuse else np.empty(values.shape, dtype=np.float32)
+            _fill_nan(values, np.float32(nodata), data)
     profile = _profile(data, crs, transform, nodata, predictor, level, cog, threads)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.tif", dir=path.parent)
     os.close(fd)

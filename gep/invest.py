@@ -454,6 +454,7 @@ def write_layer(
     writer: fastio.BackgroundWriter | None = None,
     predictor: int | None = None,
     in_place: bool = False,
+    nan_filled: bool = False,
 ) -> None:
     """Write one per-pixel output as a ZSTD COG on the frame's grid (NaN → nodata).
 
@@ -468,6 +469,7 @@ def write_layer(
         "units": units,
         "predictor": predictor,
         "in_place": in_place,
+        "nan_filled": nan_filled,
         "cog": False,  # tiled ZSTD GeoTIFFs, as InVEST writes tiled GeoTIFFs
     }
     if writer is None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import rasterio.features
 
-from gep import units
+from gep import fastio, units
 from gep.errors import InputError, TableError
 from gep.fastio import BackgroundWriter
 from gep.invest import (
@@ -163,6 +163,7 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
         nodata_bas=bas.nodata,
         nodata_alt=alt.nodata,
         factor=factor,
+        fill=fastio.FLOAT_NODATA,  # the files' nodata: no pass to replace NaN before writing
     )
     if totals["n_unknown"]:
         for s, layer in inputs.lulc.items():  # name the map and the codes
@@ -193,7 +194,7 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
                 units=unit,
                 writer=writer,
                 predictor=1,
-                in_place=True,
+                nan_filled=True,
             )
     summary["units"].update({k: u for k, u in CARBON_UNITS.items() if k in summary})
     summary["notes"] = CARBON_NOTES

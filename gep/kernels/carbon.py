@@ -100,7 +100,7 @@ def _density(code, lut, known, offset, nodata):  # pragma: no cover - numba
 
 
 @numba.njit(nogil=True, cache=True, parallel=True)
-def _storage_pass(bas, alt, lut, known, offset, nd_bas, nd_alt, factor, out, sums):
+def _storage_pass(bas, alt, lut, known, offset, nd_bas, nd_alt, factor, fill, out, sums):
     # pragma: no cover - numba.  out rows: base, alt, change, npv (float32; NaN for nodata)
     # sums columns: Σbase, Σalt, Σchange, Σchange away from −1, n close to −1, Σnpv, n unknown
     n = bas.size
@@ -113,10 +113,10 @@ def _storage_pass(bas, alt, lut, known, offset, nd_bas, nd_alt, factor, out, sum
             a, unknown_a = _density(np.int64(alt[i]), lut, known, offset, nd_alt)
             c = a - b
             v = c * factor
-            out[0, i] = b
-            out[1, i] = a
-            out[2, i] = c
-            out[3, i] = v
+            out[0, i] = b if b == b else fill
+            out[1, i] = a if a == a else fill
+            out[2, i] = c if c == c else fill
+            out[3, i] = v if v == v else fill
             s[6] += unknown_b + unknown_a
             if b == b:
                 s[0] += b
@@ -141,6 +141,7 @@ def storage_change_npv(
     nodata_bas: int | None,
     nodata_alt: int | None,
     factor: float,
+    fill: float = np.nan,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Storage of both maps, their change and its value per pixel, with totals, in one pass.
 
@@ -160,6 +161,9 @@ def storage_change_npv(
         Nodata codes of the maps.
     factor : float
         Value of one t C of change (currency per t C); 0 when there is no valuation.
+    fill : float
+        Value stored for nodata pixels (NaN by default; a file's nodata value saves the pass
+        that would replace NaN before writing).
 
     Returns
     -------
@@ -210,6 +214,7 @@ def storage_change_npv(
         np.int64(absent if nodata_bas is None else nodata_bas),
         np.int64(absent if nodata_alt is None else nodata_alt),
         np.float32(factor),
+        np.float32(fill),
         out,
         sums,
     )

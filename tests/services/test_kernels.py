@@ -277,3 +277,14 @@ def test_watershed_sums_by_hand() -> None:
     mask[0, 0] = False  # the masked pixel drops out of every statistic
     s = watershed_sums(wy, aet, precip, None, mask, np.array([[900.0], [1000.0], [1100.0]]))
     assert (s["wyield_sum"], s["aet_n"], s["precip_sum"], s["demand_n"]) == (500.0, 1, 650.0, 0)
+
+
+def test_storage_change_npv_fill_value() -> None:
+    """With ``fill`` the nodata pixels hold the file's nodata value; the totals are unchanged."""
+    from gep.kernels.carbon import storage_change_npv
+
+    args = (np.array([1, 0]), np.array([1, 1]), np.array([1]), np.array([10.0]))
+    nan_out, nan_t = storage_change_npv(*args, nodata_bas=0, nodata_alt=None, factor=1.0)
+    out, t = storage_change_npv(*args, nodata_bas=0, nodata_alt=None, factor=1.0, fill=-9.0)
+    assert out[:, 1].tolist() == [-9.0, 10.0, -9.0, -9.0]  # base, alt, change, npv
+    assert np.isnan(nan_out[0, 1]) and t == nan_t
