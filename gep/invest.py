@@ -22,6 +22,9 @@ Deliberate differences from InVEST (each is also written into ``summary.json`` `
   InVEST-convention value is reported beside it when the two differ.
 - **Water yield volumes.** ``watersheds`` holds InVEST's ``wyield_vol`` (mean yield × polygon
   area); ``watersheds_pixel_sum_m3`` holds the accounting form (Σ pixel volumes).
+- **Files.** Per-pixel outputs are tiled (512²) ZSTD GeoTIFFs, as InVEST writes tiled
+  GeoTIFFs (it uses LZW): ZSTD level 1 is smaller and several times faster to write. InVEST's
+  intermediate rasters (per-pool carbon, Kc, root depth ...) are not written.
 """
 
 from __future__ import annotations
