@@ -1,37 +1,59 @@
-"""Flow routing at scale: split the DEM into drainage basins, route each alone, stitch.
+"""Flow routing at scale: fill the DEM exactly by tiles, split it into catchments, stitch.
 
 Depression filling, flow direction and flow accumulation are global: one pixel's result can
 depend on pixels far away. A country at 30 m cannot be routed as one array (≈ 50 bytes per
 pixel, ``PERFORMANCE.md``), so :func:`route_by_basin` decomposes it:
 
-1. **Coarse basins.** The DEM is reduced by ``factor`` (minimum of each ``factor²`` block),
-   pit-filled and routed with D8 on that coarse grid, and every coarse cell is labelled by the
-   outlet it drains to. Each label, mapped back onto the fine pixels, is a candidate basin.
-2. **Pieces.** Each basin is cut out (its bounding box, snapped to the 256-pixel blocks the
-   kernels scan in, so plateau tie-breaking is unchanged), pixels of other basins set to
-   nodata, and filled, routed and accumulated on its own; results are stitched back.
-3. **Check and merge.** A basin boundary is a true drainage divide when every pixel on it
-   drains *strictly* downhill into its own basin, more steeply than towards any pixel across
-   the boundary. Where that fails (flow would cross, or a boundary pixel is a sink or a flat
-   that the cut turned into an outlet), the basins on both sides are merged and the merged
-   piece is routed again, until no boundary fails (at worst one piece: the whole raster).
+1. **Exact fill by tiles.** The DEM is pit-filled with :func:`gep.tiled_routing.fill_pits_tiled`
+   (Barnes 2016), which gives the whole-raster filled DEM bit for bit while holding one tile
+   and the tile perimeters at a time. Every later step works on this filled surface, so a cut
+   never creates a false sink or outlet (the earlier per-piece refill did, and on real-like
+   DEMs every cut then failed the checks and the pieces merged into one).
+2. **Coarse basins.** The filled DEM is reduced by ``factor`` (minimum of each ``factor²``
+   block), routed with D8 on that coarse grid, and every coarse cell is labelled by the outlet
+   it drains to. Each label, mapped back onto the fine pixels, is a first piece.
+3. **Route each piece with its context.** A piece is routed in a window holding its own
+   pixels, a one-pixel ring around them and every *flat* its pixels belong to, whole, with its
+   own ring (a flat is a set of 8-connected pixels of equal filled height reached from a pixel
+   with no lower neighbour: what pygeoprocessing's plateau search visits). The window is
+   snapped to the 256-pixel blocks the kernels scan in, so plateau roots and tie-breaking are
+   unchanged. Every own pixel then sees exactly the neighbourhood it has in the whole raster,
+   and its D8 direction is the whole-raster one. Directions of the context pixels are dropped
+   before accumulating.
+4. **Move catchments to where they drain.** An own pixel whose direction points into another
+   piece, and everything upstream of it in its piece, moves to that piece; the pieces that
+   lost or gained pixels are routed again, until nothing moves. Because the directions are
+   exact, a pixel only ever follows its real flow path: after ``k`` rounds every pixel whose
+   path crosses at most ``k`` cuts sits in the piece of its outlet; nothing oscillates and no
+   piece needs merging.
 
-What is exact. For **D8**, after step 3 the stitched pit-filled DEM, flow directions and
-flow accumulation are identical to routing the whole raster at once: with every boundary
-pixel draining strictly inwards, no boundary pixel is an outlet of its piece, each piece's
-priority flood ends at the same outlets as the whole raster's (so the filled heights are the
-same), every pixel picks the same steepest neighbour, and no flow crosses a boundary (so the
-upslope areas are the same). ``tests/scale/test_basins.py`` checks this against the whole
-raster on DEMs with pits, flats and basins that the coarse grid gets wrong.
+What is exact. For **D8**, at the end every piece is a union of whole catchments (closed
+upstream and downstream), its own pixels carry the whole-raster directions and no flow
+crosses a cut, so the stitched filled DEM, flow directions and flow accumulation are
+identical to routing the whole raster at once. ``tests/scale/test_basins.py`` checks this on
+DEMs with pits, flats, nodata and coarse basins that are wrong, and on the 256² benchmark-like
+DEM. The limit is hydrological, not numerical: a piece cannot be smaller than the largest
+catchment it holds (41 % of the pixels of the 2000² benchmark DEM drain to one outlet).
 
 What is approximate. **MFD** spreads each pixel's water over *every* lower neighbour, so a
-divide between two basins is a band, not a line: pixels on it send a share of their water
-both ways. Routed per basin (the same pieces), each boundary pixel keeps the whole of its
-water in its own basin; accumulation differs from the whole-raster MFD by at most the
-upslope area of the boundary pixels' cross-divide shares, and only downstream of them.
-:func:`route_by_basin` with ``algorithm="mfd"`` reports that leak (the cross-boundary share
-of flow at the boundaries, in pixels) so the caller can judge it; SDR's MFD totals change by
-far less than the 5 % peer tolerance on the test DEMs.
+divide between two catchments is a band, not a line: pixels on it send a share of their water
+both ways. Routed per piece (the D8 pieces, own pixels only), each boundary pixel keeps the
+whole of its water in its own piece; accumulation differs from the whole-raster MFD by at
+most the upslope area of the boundary pixels' cross-divide shares, and only downstream of
+them. :func:`route_by_basin` with ``algorithm="mfd"`` reports that leak (the cross-boundary
+share of flow at the boundaries, in pixels) so the caller can judge it; the filled DEM is
+exact in both cases.
+
+Memory. Steps 1 and 3 hold a tile or a piece's window at a time; this function still keeps
+the stitched outputs (and the filled DEM, piece and flat labels) as whole in-memory arrays.
+Streaming those through memmaps is the next step for rasters larger than memory.
+
+References
+----------
+Barnes R. (2016) Parallel priority-flood depression filling for trillion cell digital
+elevation models on desktops or clusters. Computers & Geosciences 96, 56–68.
+O'Callaghan J.F., Mark D.M. (1984) The extraction of drainage networks from digital
+elevation data. Computer Vision, Graphics and Image Processing 28, 323–344.
 """
 
 from __future__ import annotations
@@ -40,12 +62,11 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
+from scipy import ndimage
 
 from gep.kernels import accumulation, fill, flowdir
-from gep.kernels._grid import COL_OFFSETS, D8_NODATA, ROW_OFFSETS, SQRT2, TILE
-
-#: A pixel changes piece at most this many times before its cut is merged instead.
-MAX_MOVES = 3
+from gep.kernels._grid import COL_OFFSETS, D8_NODATA, ROW_OFFSETS, SQRT2, SQRT2_INV, TILE
+from gep.tiled_routing import FILL_TILE, fill_pits_tiled
 
 #: Default coarsening factor of the basin grid.
 COARSE_FACTOR = 64
@@ -68,14 +89,19 @@ class Routing:
     n_pieces : int
         Pieces routed in the final decomposition.
     rounds : int
-        Check-and-merge rounds (1 when the coarse basins were already divides).
+        Routing rounds (1 when the coarse basins were already unions of catchments).
     boundary_pixels : int
-        Pixels on boundaries between pieces.
+        Pixels with a neighbour in another piece.
+    largest_piece_px : int
+        Pixels of the largest piece (what bounds the memory of step 3).
+    context_px : int
+        Pixels routed as context (rings and flats of other pieces) in the last round of
+        each piece, summed over pieces: the overhead of the decomposition.
     mfd_leak_px : float
         MFD only: flow (pixels of upslope area) the whole-raster MFD would send across the
         final boundaries; 0 for D8, which is exact.
     notes : list of str
-        What was merged and why.
+        What moved between pieces, and when.
     """
 
     filled: np.ndarray
@@ -85,6 +111,8 @@ class Routing:
     n_pieces: int
     rounds: int
     boundary_pixels: int
+    largest_piece_px: int = 0
+    context_px: int = 0
     mfd_leak_px: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -159,67 +187,116 @@ def coarse_basins(dem: np.ndarray, valid: np.ndarray, factor: int = COARSE_FACTO
 
 
 # ----------------------------------------------------------------------------------------------
-# the boundary check
+# flats and bounding boxes
 
 
 @numba.njit(cache=True)
-def _drops(filled, pieces, r, c, pid):  # pragma: no cover - numba
-    """Steepest drop to a neighbour of piece ``pid``, to one of another piece, and that piece.
-
-    Drops are per unit distance (diagonals ÷ √2); ``-inf`` when there is no such neighbour.
-    """
-    n_rows, n_cols = pieces.shape
-    z = filled[r, c]
-    s_in = -np.inf
-    s_out = -np.inf
-    other = -1
+def _is_flat(filled, valid, r, c):  # pragma: no cover - numba
+    """No valid neighbour is lower (``flowdir._d8_steepest`` finds no direction)."""
+    n_rows, n_cols = filled.shape
     for d in range(8):
         rn = r + ROW_OFFSETS[d]
         cn = c + COL_OFFSETS[d]
-        if rn < 0 or rn >= n_rows or cn < 0 or cn >= n_cols:
-            continue
-        b = pieces[rn, cn]
-        if b < 0:
-            continue
-        drop = z - filled[rn, cn]
-        if d % 2 == 1:
-            drop /= SQRT2
-        if b == pid:
-            s_in = max(s_in, drop)
-        elif drop > s_out or other < 0:
-            s_out = drop
-            other = b
-    return s_in, s_out, other
+        if 0 <= rn < n_rows and 0 <= cn < n_cols and valid[rn, cn]:
+            slope = filled[r, c] - filled[rn, cn]
+            if d & 1:
+                slope *= SQRT2_INV
+            if slope > 0.0:
+                return False
+    return True
 
 
 @numba.njit(cache=True)
-def _failing_boundaries(filled, pieces, is_d8):  # pragma: no cover - numba
-    """Pairs (piece, other piece) across which the cut changes the routing.
+def flat_components(filled, valid):  # pragma: no cover - numba
+    """Label the flats: equal-height 8-connected sets grown from pixels with no lower neighbour.
 
-    A pixel with a neighbour in another piece passes when its steepest drop to a neighbour
-    of its own piece is > 0 and larger than its drop to any neighbour across (D8), or when
-    no neighbour across is lower or level (MFD: no share of water crosses). Returns the
-    failing pairs and the number of boundary pixels.
+    These are the pixels pygeoprocessing's plateau search visits from a root (flat pixels
+    and the equal-height pixels next to them that do have a lower neighbour, the drains).
+
+    Parameters
+    ----------
+    filled : numpy.ndarray
+        Pit-filled elevation, m.
+    valid : numpy.ndarray of bool
+        Pixels to route.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int32
+        Flat id (1, 2, …) of every pixel, 0 when it is on no flat.
+    n : int
+        Number of flats.
     """
     n_rows, n_cols = filled.shape
-    pairs = []
-    n_boundary = 0
+    labels = np.zeros((n_rows, n_cols), dtype=np.int32)
+    queue = np.empty(filled.size, dtype=np.int64)
+    n = 0
+    for r0 in range(n_rows):
+        for c0 in range(n_cols):
+            if not valid[r0, c0] or labels[r0, c0] != 0 or not _is_flat(filled, valid, r0, c0):
+                continue
+            n += 1
+            height = filled[r0, c0]
+            labels[r0, c0] = n
+            queue[0] = r0 * n_cols + c0
+            head, tail = 0, 1
+            while head < tail:
+                p = queue[head]
+                head += 1
+                r = p // n_cols
+                c = p - r * n_cols
+                for d in range(8):
+                    rn = r + ROW_OFFSETS[d]
+                    cn = c + COL_OFFSETS[d]
+                    if not (0 <= rn < n_rows and 0 <= cn < n_cols) or not valid[rn, cn]:
+                        continue
+                    if labels[rn, cn] == 0 and filled[rn, cn] == height:
+                        labels[rn, cn] = n
+                        queue[tail] = rn * n_cols + cn
+                        tail += 1
+    return labels, n
+
+
+@numba.njit(cache=True)
+def _boxes(labels, n):  # pragma: no cover - numba
+    """``(row0, row1, col0, col1)`` (end exclusive) of labels ``0..n-1``; empty: row0 = -1."""
+    boxes = np.full((n, 4), -1, dtype=np.int64)
+    n_rows, n_cols = labels.shape
+    for r in range(n_rows):
+        for c in range(n_cols):
+            k = labels[r, c]
+            if k < 0 or k >= n:
+                continue
+            if boxes[k, 0] < 0:
+                boxes[k, 0] = r
+                boxes[k, 1] = r + 1
+                boxes[k, 2] = c
+                boxes[k, 3] = c + 1
+            else:
+                boxes[k, 1] = max(boxes[k, 1], r + 1)
+                boxes[k, 2] = min(boxes[k, 2], c)
+                boxes[k, 3] = max(boxes[k, 3], c + 1)
+    return boxes
+
+
+@numba.njit(cache=True)
+def _boundary_pixels(pieces):  # pragma: no cover - numba
+    """Pixels of a piece with a neighbour in another piece."""
+    n_rows, n_cols = pieces.shape
+    n = 0
     for r in range(n_rows):
         for c in range(n_cols):
             a = pieces[r, c]
             if a < 0:
                 continue
-            s_in, s_out, other = _drops(filled, pieces, r, c, a)
-            if other < 0:
-                continue
-            n_boundary += 1
-            if is_d8:
-                failed = not (s_in > 0.0 and s_in > s_out)
-            else:
-                failed = s_out >= 0.0 or not s_in > 0.0
-            if failed:
-                pairs.append((a, other))
-    return pairs, n_boundary
+            for d in range(8):
+                rn = r + ROW_OFFSETS[d]
+                cn = c + COL_OFFSETS[d]
+                if 0 <= rn < n_rows and 0 <= cn < n_cols and pieces[rn, cn] >= 0:
+                    if pieces[rn, cn] != a:
+                        n += 1
+                        break
+    return n
 
 
 @numba.njit(cache=True)
@@ -255,58 +332,88 @@ def _mfd_leak(filled, pieces, fa):  # pragma: no cover - numba
 # routing pieces
 
 
-def _window(mask: np.ndarray) -> tuple[slice, slice]:
-    """Bounding box of ``mask`` snapped outwards to the 256-pixel scan blocks."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    r0, r1 = (rows[0] // TILE) * TILE, min(-(-(rows[-1] + 1) // TILE) * TILE, mask.shape[0])
-    c0, c1 = (cols[0] // TILE) * TILE, min(-(-(cols[-1] + 1) // TILE) * TILE, mask.shape[1])
-    return slice(int(r0), int(r1)), slice(int(c0), int(c1))
+@dataclass
+class _Surface:
+    """The filled DEM and what the piece windows are cut from."""
+
+    filled: np.ndarray
+    valid: np.ndarray
+    flats: np.ndarray
+    flat_boxes: np.ndarray
 
 
-def _route_piece(dem: np.ndarray, mask: np.ndarray, algorithm: str) -> dict:
-    window = _window(mask)
-    ok = np.ascontiguousarray(mask[window])
-    z = np.where(ok, dem[window], np.nan)
-    filled = fill.fill_pits(z, ok)
+def _snap(box: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """A box grown by one pixel and snapped outwards to the 256-pixel scan blocks."""
+    r0, r1 = max(int(box[0]) - 1, 0), min(int(box[1]) + 1, shape[0])
+    c0, c1 = max(int(box[2]) - 1, 0), min(int(box[3]) + 1, shape[1])
+    r0, c0 = (r0 // TILE) * TILE, (c0 // TILE) * TILE
+    r1, c1 = min(-(-r1 // TILE) * TILE, shape[0]), min(-(-c1 // TILE) * TILE, shape[1])
+    return slice(r0, r1), slice(c0, c1)
+
+
+def _context(
+    surface: _Surface, pieces: np.ndarray, pid: int, box: np.ndarray
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+    """Window, own pixels and routed pixels (own + ring + their flats + ring) of a piece."""
+    window = _snap(box, pieces.shape)
+    flats = np.unique(surface.flats[window][pieces[window] == pid])
+    flats = flats[flats > 0]
+    if flats.size:
+        grown = np.concatenate([box[None, :], surface.flat_boxes[flats]])
+        box = np.array([grown[:, 0].min(), grown[:, 1].max(), grown[:, 2].min(), grown[:, 3].max()])
+        window = _snap(box, pieces.shape)
+    own = pieces[window] == pid
+    core = own | np.isin(surface.flats[window], flats) if flats.size else own
+    routed = ndimage.binary_dilation(core, structure=np.ones((3, 3), bool))
+    routed &= surface.valid[window]
+    return window, own, routed
+
+
+def _route_piece(
+    surface: _Surface, pieces: np.ndarray, pid: int, box: np.ndarray, algorithm: str
+) -> dict:
     if algorithm == "d8":
-        fdir = flowdir.flow_dir_d8(filled, ok)
-    else:
-        fdir = flowdir.flow_dir_mfd(filled, ok)
+        window, own, routed = _context(surface, pieces, pid, box)
+        z = np.where(routed, surface.filled[window], np.nan)
+        fdir = flowdir.flow_dir_d8(z, routed)
+        fdir[~own] = D8_NODATA
+    else:  # MFD: own pixels only, so boundary pixels keep their water (see module notes)
+        window = _snap(box, pieces.shape)
+        own = routed = pieces[window] == pid
+        fdir = flowdir.flow_dir_mfd(np.where(own, surface.filled[window], np.nan), own)
     order = accumulation.topological_order(fdir, algorithm)
     fa = accumulation.flow_accumulation(fdir, algorithm, order=order)
     return {
         "window": window,
-        "inside": ok,
-        "filled": filled,
+        "own": own,
         "fdir": fdir,
         "fa": fa,
         "order": order,
+        "context": int(routed.sum() - own.sum()),
     }
 
 
 def _route_all(
-    dem: np.ndarray, pieces: np.ndarray, ids: list[int], algorithm: str, out: Routing
+    surface: _Surface, pieces: np.ndarray, ids: list[int], algorithm: str, out: Routing
 ) -> dict[int, dict]:
+    boxes = _boxes(pieces, int(pieces.max()) + 1)
     routed = {}
     for pid in ids:
-        piece = _route_piece(dem, pieces == pid, algorithm)
-        window, inside = piece["window"], piece["inside"]
-        out.filled[window][inside] = piece["filled"][inside]
-        out.flow_direction[window][inside] = piece["fdir"][inside]
-        out.flow_accumulation[window][inside] = piece["fa"][inside]
+        piece = _route_piece(surface, pieces, pid, boxes[pid], algorithm)
+        window, own = piece["window"], piece["own"]
+        out.flow_direction[window][own] = piece["fdir"][own]
+        out.flow_accumulation[window][own] = piece["fa"][own]
         routed[pid] = piece
     return routed
 
 
 @numba.njit(cache=True)
-def _crossings(pieces, filled, fdir, order, r0, c0, pid):  # pragma: no cover - numba
-    """Piece each pixel of a piece really drains into, or -1 when it stays.
+def _destinations(pieces, fdir, order, r0, c0, pid):  # pragma: no cover - numba
+    """Piece each own pixel really drains into, or -1 when it stays.
 
-    A pixel whose steepest drop to a valid neighbour across the cut is > 0 and strictly
-    steeper than any drop inside its piece (including outlets the cut created) drains across
-    in the whole raster; so does everything upstream of it in its piece. Visited downstream
-    first, each pixel inherits the answer of its receiver unless it crosses itself.
+    An own pixel whose (exact) direction points into another piece drains there; so does
+    everything upstream of it in its piece. Visited downstream first, each pixel inherits
+    the answer of its receiver unless it crosses itself.
     """
     n_rows, n_cols = pieces.shape
     pr, pc = fdir.shape
@@ -315,71 +422,40 @@ def _crossings(pieces, filled, fdir, order, r0, c0, pid):  # pragma: no cover - 
         p = order[k]
         lr = p // pc
         lc = p % pc
-        r = r0 + lr
-        c = c0 + lc
-        s_in, s_out, target = _drops(filled, pieces, r, c, pid)
-        if target >= 0 and s_out > 0.0 and s_out > s_in:
-            dest[p] = target
-            continue
         d = fdir[lr, lc]
         rn = lr + ROW_OFFSETS[d]
         cn = lc + COL_OFFSETS[d]
-        if 0 <= rn < pr and 0 <= cn < pc and fdir[rn, cn] != D8_NODATA:
+        gr = r0 + rn
+        gc = c0 + cn
+        if 0 <= gr < n_rows and 0 <= gc < n_cols and pieces[gr, gc] >= 0 and pieces[gr, gc] != pid:
+            dest[p] = pieces[gr, gc]
+        elif 0 <= rn < pr and 0 <= cn < pc and fdir[rn, cn] != D8_NODATA:
             dest[p] = dest[rn * pc + cn]
     return dest.reshape(fdir.shape)
 
 
-def _reassign(
-    pieces: np.ndarray, filled: np.ndarray, routed: dict[int, dict], moved: np.ndarray
-) -> set[int]:
-    """Move the pixels that drain across a cut (and their upslope area) to that piece.
-
-    A pixel moves at most ``MAX_MOVES`` times (``moved``): a pit at the cut can otherwise make its
-    catchment swing between two pieces as their fills change; such cuts are merged instead.
-    """
+def _move(pieces: np.ndarray, routed: dict[int, dict]) -> set[int]:
+    """Move the pixels that drain across a cut (and their upslope area) to that piece."""
     touched: set[int] = set()
     for pid, piece in routed.items():
         window = piece["window"]
-        dest = _crossings(
-            pieces,
-            filled,
-            piece["fdir"],
-            piece["order"],
-            window[0].start,
-            window[1].start,
-            pid,
+        dest = _destinations(
+            pieces, piece["fdir"], piece["order"], window[0].start, window[1].start, pid
         )
-        move = (dest >= 0) & piece["inside"] & (moved[window] < MAX_MOVES)
+        move = (dest >= 0) & piece["own"]
         if not move.any():
             continue
-        sub = pieces[window]
-        sub[move] = dest[move]
-        moved[window] += move
+        pieces[window][move] = dest[move]
         touched.add(pid)
         touched.update(int(t) for t in np.unique(dest[move]))
     return touched
 
 
-def _merge(pieces: np.ndarray, pairs: list[tuple[int, int]]) -> tuple[np.ndarray, list[int]]:
-    """Union the failing pairs; return the new piece ids and the ids that changed."""
-    parent = {int(p): int(p) for p in np.unique(pieces) if p >= 0}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(int(a)), find(int(b))
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    lut = np.arange(max(parent) + 1, dtype=np.int32)
-    for p in parent:
-        lut[p] = find(p)
-    changed = sorted({find(int(a)) for a, _ in pairs})
-    merged = np.where(pieces >= 0, lut[np.maximum(pieces, 0)], -1).astype(np.int32)
-    return merged, changed
+def _surface(dem: np.ndarray, ok: np.ndarray, fill_tile: int) -> _Surface:
+    filled = fill_pits_tiled(dem, ok, tile=fill_tile).filled
+    flats, n_flats = flat_components(filled, ok)
+    boxes = _boxes(flats, n_flats + 1)
+    return _Surface(filled=filled, valid=ok, flats=flats, flat_boxes=boxes)
 
 
 def route_by_basin(
@@ -389,8 +465,9 @@ def route_by_basin(
     algorithm: str = "d8",
     factor: int = COARSE_FACTOR,
     max_rounds: int = 50,
+    fill_tile: int = FILL_TILE,
 ) -> Routing:
-    """Fill, flow direction and accumulation, basin by basin, stitched (see module notes).
+    """Fill, flow direction and accumulation, catchment by catchment, stitched (module notes).
 
     Parameters
     ----------
@@ -399,12 +476,14 @@ def route_by_basin(
     valid : numpy.ndarray of bool, optional
         Pixels to route (default: finite ``dem``).
     algorithm : {"d8", "mfd"}
-        Flow directions. D8 is exact; MFD is approximate at basin boundaries
+        Flow directions. D8 is exact; MFD is approximate at piece boundaries
         (``mfd_leak_px``).
     factor : int
-        Coarse-grid block edge used to find candidate basins.
+        Coarse-grid block edge used to find the first pieces (more pieces when smaller).
     max_rounds : int
-        Check-and-merge rounds before giving up and routing what is left as one piece.
+        Routing rounds before giving up and routing what is left as one piece.
+    fill_tile : int
+        Tile edge of the exact tiled depression filling.
 
     Returns
     -------
@@ -413,51 +492,60 @@ def route_by_basin(
 
     Examples
     --------
-    A ridge down the middle: each half drains sideways off the raster, in two pieces:
+    A ridge down the middle: every row drains sideways off the raster, so each of the four
+    4 × 4 coarse cells is already a union of whole catchments and stays a piece (the
+    1 m edge columns are flats cut by the pieces, routed whole as context):
 
     >>> z = np.add.outer(np.zeros(8), np.r_[np.arange(1, 5), np.arange(4, 0, -1)]).astype(float)
     >>> r = route_by_basin(z, factor=4)
-    >>> int(np.nanmax(r.flow_accumulation)), r.n_pieces
-    (4, 2)
+    >>> int(np.nanmax(r.flow_accumulation)), r.n_pieces, r.rounds
+    (4, 4, 1)
     """
     algo = str(algorithm).lower()
     if algo not in ("d8", "mfd"):
         raise ValueError(f"route_by_basin: algorithm must be 'd8' or 'mfd', got {algorithm!r}")
     dem = np.asarray(dem, dtype=np.float64)
     ok = np.isfinite(dem) if valid is None else np.asarray(valid, dtype=bool) & np.isfinite(dem)
-    pieces = coarse_basins(dem, ok, factor)
-    fdir_dtype = np.uint8 if algo == "d8" else np.int32
+    ok = np.ascontiguousarray(ok)
+    surface = _surface(dem, ok, fill_tile)
     out = Routing(
-        filled=np.full(dem.shape, np.nan),
-        flow_direction=np.full(dem.shape, D8_NODATA if algo == "d8" else 0, dtype=fdir_dtype),
+        filled=surface.filled,
+        flow_direction=np.full(dem.shape, D8_NODATA if algo == "d8" else 0, dtype=np.uint8),
         flow_accumulation=np.full(dem.shape, np.nan),
-        pieces=pieces,
+        pieces=coarse_basins(surface.filled, ok, factor),
         n_pieces=0,
         rounds=0,
         boundary_pixels=0,
     )
-    todo = sorted(int(p) for p in np.unique(pieces) if p >= 0)
-    frozen = np.zeros(dem.shape, dtype=np.uint8)
-    for _ in range(max_rounds):
-        out.rounds += 1
-        routed = _route_all(dem, out.pieces, todo, "d8", out)
-        moved = _reassign(out.pieces, out.filled, routed, frozen)
-        if moved:  # catchments changed piece: route the pieces they left and joined again
-            todo = sorted(p for p in moved if (out.pieces == p).any())
-            out.notes.append(f"round {out.rounds}: catchments moved between {len(moved)} pieces")
-            continue
-        pairs, out.boundary_pixels = _failing_boundaries(out.filled, out.pieces, True)
-        if not pairs:
-            break
-        out.pieces, todo = _merge(out.pieces, pairs)
-        out.notes.append(f"round {out.rounds}: merged pieces across {len(pairs)} boundary pixels")
-    else:
-        out.pieces = np.where(ok, 0, -1).astype(np.int32)
-        _route_all(dem, out.pieces, [0], "d8", out)
-        out.notes.append(f"no divides after {max_rounds} rounds: routed as one piece")
+    _settle(surface, out, max_rounds)
     ids = sorted(int(p) for p in np.unique(out.pieces) if p >= 0)
+    sizes = np.bincount(out.pieces[ok])
     out.n_pieces = len(ids)
+    out.largest_piece_px = int(sizes.max()) if sizes.size else 0
+    out.boundary_pixels = int(_boundary_pixels(out.pieces))
     if algo == "mfd":
-        _route_all(dem, out.pieces, ids, "mfd", out)
+        out.flow_direction = np.zeros(dem.shape, dtype=np.int32)
+        _route_all(surface, out.pieces, ids, "mfd", out)
         out.mfd_leak_px = float(_mfd_leak(out.filled, out.pieces, out.flow_accumulation))
     return out
+
+
+def _settle(surface: _Surface, out: Routing, max_rounds: int) -> None:
+    """Route and move catchments until every piece is a union of whole catchments."""
+    todo = sorted(int(p) for p in np.unique(out.pieces) if p >= 0)
+    context: dict[int, int] = {}
+    for _ in range(max_rounds):
+        out.rounds += 1
+        routed = _route_all(surface, out.pieces, todo, "d8", out)
+        context.update({pid: piece["context"] for pid, piece in routed.items()})
+        moved = _move(out.pieces, routed)
+        if not moved:
+            break
+        todo = sorted(p for p in moved if (out.pieces == p).any())
+        out.notes.append(f"round {out.rounds}: catchments moved between {len(moved)} pieces")
+    else:
+        out.pieces = np.where(surface.valid, 0, -1).astype(np.int32)
+        context = {0: _route_all(surface, out.pieces, [0], "d8", out)[0]["context"]}
+        out.notes.append(f"pieces did not settle in {max_rounds} rounds: routed as one piece")
+    alive = set(np.unique(out.pieces[surface.valid]).tolist())
+    out.context_px = sum(v for k, v in context.items() if k in alive)

@@ -10,7 +10,14 @@ import pytest
 
 @pytest.mark.parametrize(
     "module",
-    ["gep.fastio", "gep.chunked", "gep.basins", "gep.kernels.reductions", "gep.kernels.sdr"],
+    [
+        "gep.fastio",
+        "gep.chunked",
+        "gep.basins",
+        "gep.tiled_routing",
+        "gep.kernels.reductions",
+        "gep.kernels.sdr",
+    ],
 )
 def test_doctests(module: str) -> None:
     result = doctest.testmod(
