@@ -172,6 +172,7 @@ def apply_lut(
     *,
     nodata: int | None = None,
     parallel: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Look up the table row of every pixel.
 
@@ -186,6 +187,9 @@ def apply_lut(
     parallel : bool
         Use all numba threads (numpy inputs); ``False`` inside dask tasks, which are already
         run in parallel.
+    out : numpy.ndarray, optional
+        C-contiguous array of shape ``S`` and the table's dtype to write into (a buffer
+        reused across chunks: no new memory to allocate and fault in).
 
     Returns
     -------
@@ -200,9 +204,16 @@ def apply_lut(
     [[10.0, 20.0], [nan, 10.0]]
     """
     flat = _flat_int(classes)
-    out = np.empty(flat.size, dtype=lut.dtype)
+    if out is None:
+        out = np.empty(np.shape(classes), dtype=lut.dtype)
+    elif out.shape != np.shape(classes) or out.dtype != lut.dtype or not out.flags.c_contiguous:
+        raise ValueError(
+            f"out must be a C-contiguous {lut.dtype} array of shape {np.shape(classes)}, got "
+            f"{out.dtype} {out.shape}"
+        )
     has_nd = nodata is not None
     nd = np.int64(nodata if nodata is not None else 0)
     kernel = _apply_lut_parallel if parallel else _apply_lut_serial
-    kernel(flat, np.ascontiguousarray(lut).reshape(-1), np.int64(offset), nd, has_nd, out)
-    return out.reshape(np.shape(classes))
+    lut_flat = np.ascontiguousarray(lut).reshape(-1)
+    kernel(flat, lut_flat, np.int64(offset), nd, has_nd, out.reshape(-1))
+    return out

@@ -225,6 +225,7 @@ def annual_water_yield(
     seasonality: float,
     *,
     parallel: bool = True,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Annual water yield per pixel (Budyko curve, Fu–Zhang form), exactly as InVEST 3.20.
 
@@ -258,6 +259,9 @@ def annual_water_yield(
         Seasonality constant Z (> 0), dimensionless.
     parallel : bool
         Use all numba threads; ``False`` inside dask tasks.
+    out : tuple of three numpy.ndarray, optional
+        C-contiguous arrays of the result's shape and float type to write fraction, AET and
+        yield into (buffers reused across chunks).
 
     Returns
     -------
@@ -292,10 +296,16 @@ def annual_water_yield(
     flat = [
         np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype).reshape(-1) for a in arrays
     ]
-    outs = tuple(np.empty(flat[0].size, dtype=dtype) for _ in range(3))
+    if out is None:
+        out = (np.empty(shape, dtype), np.empty(shape, dtype), np.empty(shape, dtype))
+    for o in out:
+        if o.shape != shape or o.dtype != dtype or not o.flags.c_contiguous:
+            raise ValueError(
+                f"out arrays must be C-contiguous {dtype} of shape {shape}, got {o.dtype} {o.shape}"
+            )
     kernel: Any = _awy_parallel if parallel else _awy_serial
-    kernel(*flat, dtype.type(seasonality), *outs)
-    fraction, aet, water_yield = (o.reshape(shape) for o in outs)
+    kernel(*flat, dtype.type(seasonality), *(o.reshape(-1) for o in out))
+    fraction, aet, water_yield = out
     return fraction, aet, water_yield
 
 

@@ -288,3 +288,25 @@ def test_storage_change_npv_fill_value() -> None:
     out, t = storage_change_npv(*args, nodata_bas=0, nodata_alt=None, factor=1.0, fill=-9.0)
     assert out[:, 1].tolist() == [-9.0, 10.0, -9.0, -9.0]  # base, alt, change, npv
     assert np.isnan(nan_out[0, 1]) and t == nan_t
+
+
+def test_kernels_write_into_given_buffers() -> None:
+    """``out=`` buffers receive the same values as fresh arrays; wrong buffers are refused."""
+    lut, off = lookup.build_lut(np.array([1, 2]), np.array([10.0, 20.0]), dtype=np.float32)
+    classes = np.array([[1, 2], [0, 1]])
+    buf = np.empty((2, 2), np.float32)
+    got = lookup.apply_lut(classes, lut, off, nodata=0, out=buf)
+    assert got is buf
+    np.testing.assert_array_equal(buf, lookup.apply_lut(classes, lut, off, nodata=0))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        lookup.apply_lut(classes, lut, off, out=np.empty((2, 2), np.float64))
+
+    one = np.ones((2, 3), np.float32)
+    args = (one, 500 * one, 1000 * one, 1000 * one, 1000 * one, 0.1 * one, one, 5.0)
+    bufs = tuple(np.empty((2, 3), np.float32) for _ in range(3))
+    got3 = water.annual_water_yield(*args, out=bufs)
+    assert all(g is b for g, b in zip(got3, bufs, strict=True))
+    for g, fresh in zip(got3, water.annual_water_yield(*args), strict=True):
+        np.testing.assert_array_equal(g, fresh)
+    with pytest.raises(ValueError, match="shape"):
+        water.annual_water_yield(*args, out=tuple(np.empty(6, np.float32) for _ in range(3)))
