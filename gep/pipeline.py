@@ -34,6 +34,14 @@ ACCOUNTED = {
 
 Progress = Callable[[str], None]
 
+#: Grids with more pixels than this are summed per unit block by block (exact, memory bounded
+#: by the block) instead of through a whole-grid coverage matrix (≈ 12 bytes per covered
+#: pixel and level, more while it is built): see :func:`gep.accounts.zonal_sum_chunked`.
+BLOCKWISE_ZONAL_PIXELS = 100_000_000
+
+#: Block side (pixels) of those blockwise sums.
+ZONAL_BLOCK = 2048
+
 
 @dataclass
 class Accounts:
@@ -164,8 +172,14 @@ def compute_quantities(
 
 
 def unit_levels(cat: Catalog, config: RunConfig) -> list[UnitLevel]:
-    """Intersect each level's polygons with the grid once."""
+    """Intersect each level's polygons with the grid once.
+
+    On grids of more than :data:`BLOCKWISE_ZONAL_PIXELS` pixels the levels are blockwise: the
+    accounts sum every quantity block by block (:data:`ZONAL_BLOCK` pixels a side), with the
+    same results as the whole-grid coverage matrix.
+    """
     grid = cat.reference_grid()
+    blockwise = grid.shape[0] * grid.shape[1] > BLOCKWISE_ZONAL_PIXELS
     levels = []
     for level_cfg in config.units:
         entry = cat.entry(level_cfg.entry)
@@ -178,6 +192,8 @@ def unit_levels(cat: Catalog, config: RunConfig) -> list[UnitLevel]:
             id_field=entry.id_field,
             name_field=entry.name_field,
             parent_field=entry.parent_field,
+            blockwise=blockwise,
+            block=ZONAL_BLOCK,
         )
         if level_cfg.parent_id is not None:
             level.units["parent_id"] = level_cfg.parent_id
@@ -206,7 +222,11 @@ def build_accounts(
     rasters: dict[tuple[str, int], xr.DataArray],
     levels: list[UnitLevel],
 ) -> Accounts:
-    """Zonal sums, valuation, the tidy accounts, the hierarchy check and ΔGEP decomposition."""
+    """Zonal sums, valuation, the tidy accounts, the hierarchy check and ΔGEP decomposition.
+
+    Blockwise ``levels`` (large grids, :func:`unit_levels`) sum all ``rasters`` in one pass
+    over the grid per level.
+    """
     prices, indices = load_prices(config)
     quantities = quantity_table(levels, rasters)
     valued = value_quantities(quantities, config.valuation, prices, indices)
