@@ -421,11 +421,14 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
     The arithmetic is that of the ``water_yield`` service
     (:func:`gep.services.water_yield.compute`) on plain arrays: class parameters looked up in
     the precision of the climate rasters (float32 for InVEST's float32 inputs), one fused
-    kernel. The three per-pixel rasters InVEST writes (``fractp``, ``aet``, ``wyield``) go to
-    ``per_pixel/`` on two background threads while the watershed statistics are computed;
-    volumes (m³ = mm × m² × 0.001) are summed from the depths, not written as a raster.
+    kernel. The watershed statistics come first (one pass per watershed); the three per-pixel
+    rasters InVEST writes (``fractp``, ``aet``, ``wyield``) then go to ``per_pixel/`` two at a
+    time, each array turned into its file's values in place (no copies). Volumes
+    (m³ = mm × m² × 0.001) are summed from the depths, not written as a raster.
     """
     arrays = _awy_arrays(inputs)
+    summary = _awy_summary(inputs, arrays)  # first: the writes turn NaN into nodata in place
+    inputs.rasters.clear()  # the inputs are no longer needed: keep the peak memory down
     with BackgroundWriter(workers=2, max_pending=3) as writer:
         for name, values in arrays.items():
             write_layer(
@@ -435,8 +438,8 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
                 name=name,
                 units=AWY_OUTPUTS[name][1],
                 writer=writer,
+                in_place=True,
             )
-        summary = _awy_summary(inputs, arrays)
     summary["notes"] = AWY_NOTES
     return summary
 
