@@ -85,6 +85,12 @@ def _fill_nan(values, fill, out):  # pragma: no cover - numba
         dst[i] = fill if v != v else v
 
 
+def write_kernels_warm() -> None:
+    """Load the kernel that turns NaN into nodata before a float32 write (numba's cache)."""
+    values = np.zeros((1, 1), dtype=np.float32)
+    _fill_nan(values, np.float32(0.0), values)
+
+
 def read_band(
     path: str | Path,
     *,

@@ -29,6 +29,7 @@ Deliberate differences from InVEST (each is also written into ``summary.json`` `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -389,16 +390,45 @@ def read_layer(layer: RasterLayer, frame: Frame) -> Layer:
     return Layer(band.values)  # nodata is NaN now
 
 
-def read_layers(layers: list[RasterLayer], frame: Frame) -> list[Layer]:
+def read_layers(
+    layers: list[RasterLayer],
+    frame: Frame,
+    *,
+    warm: Callable[[list[np.dtype]], object] | None = None,
+) -> list[Layer]:
     """:func:`read_layer` of several rasters at once, two files at a time.
 
     GDAL decodes with the GIL released, so two files read concurrently use both cores even
     where one file's blocks are too few to keep GDAL's own decoding threads busy.
+
+    Parameters
+    ----------
+    layers : list of RasterLayer
+        Rasters to read.
+    frame : Frame
+        Common window.
+    warm : callable, optional
+        Called with the files' data types while they are decoded: the model calls its numba
+        kernels on tiny arrays of those types, so that loading them from numba's on-disk cache
+        (tens of ms each) overlaps the reads instead of following them. Its errors are
+        ignored (the real call reports them).
     """
-    if len(layers) < 2:
-        return [read_layer(layer, frame) for layer in layers]
+    if warm is not None:
+        dtypes = [raster_dtype(layer.path) for layer in layers]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gep-read") as pool:
-        return list(pool.map(lambda layer: read_layer(layer, frame), layers))
+        read = pool.map(lambda layer: read_layer(layer, frame), layers)  # submitted now
+        if warm is not None:
+            with contextlib.suppress(Exception):
+                warm(dtypes)
+        return list(read)
+
+
+def raster_dtype(path: Path) -> np.dtype:
+    """Data type of band 1 of a raster (from its header)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return np.dtype(src.dtypes[0])
 
 
 def _integer_codes(

@@ -133,10 +133,29 @@ def prepare_carbon(
     )
     progress("reading land cover")
     layers = [RasterLayer(s, path, f"lulc_{s}", categorical=True) for s, path in scenarios.items()]
-    lulc = dict(zip(scenarios, read_layers(layers, frame), strict=True))
+    lulc = dict(zip(scenarios, read_layers(layers, frame, warm=_warm_carbon), strict=True))
     # InVEST maps each pool to a float32 raster and adds the four in float32, left to right.
     density = pd.Series(carbon_kernels.total_pool_density(table.to_numpy()), index=table.index)
     return CarbonInputs(lulc, density, values, frame, progress)
+
+
+def _class_dtype(dtype: np.dtype) -> np.dtype:
+    """Type of land-cover codes in memory: integer files keep theirs, float files become int64."""
+    return dtype if np.issubdtype(dtype, np.integer) else np.dtype(np.int64)
+
+
+def _value_dtype(dtype: np.dtype) -> np.dtype:
+    """Type of a continuous raster in memory (:func:`gep.fastio.read_band`'s rule)."""
+    wide = dtype.itemsize > 4 or (np.issubdtype(dtype, np.integer) and dtype.itemsize > 2)
+    return np.dtype(np.float64 if wide else np.float32)
+
+
+def _warm_carbon(dtypes: list[np.dtype]) -> None:
+    """Load the carbon pass for these land-cover types from numba's cache (tiny arrays)."""
+    bas, alt = (np.zeros((1, 1), _class_dtype(d)) for d in (dtypes[0], dtypes[-1]))
+    carbon_kernels.storage_change_npv(
+        bas, alt, np.array([0]), np.array([1.0]), nodata_bas=1, nodata_alt=1, factor=1.0, fill=0.0
+    )
 
 
 def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
@@ -343,7 +362,7 @@ def prepare_awy(
         RasterLayer(key, values[key], name, units=unit, valid_range=rng)
         for key, name, unit, rng in AWY_RASTERS
     ]
-    landcover, *read = read_layers(layers, frame)
+    landcover, *read = read_layers(layers, frame, warm=_warm_awy)
     check_codes(
         landcover, _table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
     )
@@ -413,6 +432,23 @@ def _demand_tables(
                 f"{values['valuation_table_path']}: ws_id {missing} missing; add a row per watershed"
             )
     return demand, valuation
+
+
+def _warm_awy(dtypes: list[np.dtype]) -> None:
+    """Load the water-yield kernels for these raster types from numba's cache (tiny arrays)."""
+    classes = np.zeros((2, 2), _class_dtype(dtypes[0]))
+    ctype = np.result_type(*(_value_dtype(d) for d in dtypes[1:]), np.float32)
+    c = np.ones((2, 2), ctype)
+    water_kernels.annual_water_yield_by_class(
+        classes, np.ones((3, 1), ctype), 0, None, c, c, c, c, 5.0
+    )
+    area = np.ones((2, 1))
+    whole = np.broadcast_to(np.ones((1, 1), dtype=bool), (2, 2))
+    water_kernels.watershed_sums(c, c, c, None, whole, area)  # the whole-area sums
+    v = np.ones((3, 3), ctype)[:2, :2]  # watershed windows are views
+    water_kernels.watershed_sums(v, v, v, None, np.ones((2, 2), dtype=bool), area)
+    if ctype == np.float32:
+        fastio.write_kernels_warm()
 
 
 def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
