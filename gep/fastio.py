@@ -266,6 +266,103 @@ def write_band(
     return path
 
 
+#: Rows per block of :class:`RowBlockWriter` (the tile height: each block completes a row of tiles).
+TILE = 512
+
+#: GDAL block cache while streaming (MB): completed tiles are compressed and flushed early.
+STREAM_CACHE_MB = 128
+
+
+class RowBlockWriter:
+    """Tiled ZSTD GeoTIFFs written row block by row block while the caller computes.
+
+    For outputs computed block by block (:data:`TILE` rows at a time), so that no output is
+    ever whole in memory: each block is handed to GDAL, whose block cache is kept small
+    (:data:`STREAM_CACHE_MB`) so that completed tiles are compressed (on every core) and
+    written while the next block is computed. Peak memory is a few blocks, not the rasters —
+    which also saves the first-touch cost of large fresh arrays. Files are written under a
+    temporary name and moved into place when every block has been written (atomic).
+
+    Parameters
+    ----------
+    paths : list of path-like
+        One ``.tif`` per output.
+    shape : tuple of int
+        ``(rows, cols)`` of every output.
+    crs, transform
+        Georeferencing.
+    names, units : list of str
+        Band description and ``units`` tag of each output.
+    nodata : float
+        Nodata value (values must already hold it: no NaN pass is made).
+    predictor : int
+        1 (few distinct values), 3 (continuous floats).
+    """
+
+    def __init__(
+        self,
+        paths: list[Path],
+        shape: tuple[int, int],
+        *,
+        crs: Any,
+        transform: Affine,
+        names: list[str],
+        units: list[str],
+        nodata: float = FLOAT_NODATA,
+        predictor: int = 3,
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        self._env = rasterio.Env(GDAL_CACHEMAX=STREAM_CACHE_MB)
+        self._env.__enter__()
+        values = np.empty((0, 0), dtype=np.float32)
+        profile = _profile(values, crs, transform, nodata, predictor, 1, cog=False)
+        profile.update(height=shape[0], width=shape[1])
+        self._tmp = [p.with_name(f".{p.stem}.{os.getpid()}.tmp.tif") for p in self.paths]
+        self._datasets: list[Any] = []
+        try:
+            for tmp, name, unit in zip(self._tmp, names, units, strict=True):
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                dst = rasterio.open(tmp, "w", **profile)
+                dst.update_tags(units=unit)
+                dst.set_band_description(1, name)
+                self._datasets.append(dst)
+        except BaseException:
+            self._abort()
+            raise
+
+    def write(self, row0: int, blocks: list[np.ndarray] | np.ndarray) -> None:
+        """Write rows ``row0 ..`` of every output (one 2-D float32 block per output, in order)."""
+        for dst, block in zip(self._datasets, blocks, strict=False):
+            rows, cols = block.shape
+            dst.write(block, 1, window=Window(0, row0, cols, rows))
+
+    def _abort(self) -> None:
+        for dst in self._datasets:
+            with contextlib.suppress(Exception):
+                dst.close()
+        for tmp in self._tmp:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._env.__exit__(None, None, None)
+
+    def __enter__(self) -> RowBlockWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self._abort()
+            return
+        try:
+            for dst in self._datasets:
+                dst.close()  # flushes and compresses the last tiles
+            for tmp, path in zip(self._tmp, self.paths, strict=True):
+                os.replace(tmp, path)
+        except BaseException:
+            self._abort()
+            raise
+        self._env.__exit__(None, None, None)
+
+
 class BackgroundWriter:
     """Write rasters on background threads while the caller keeps computing.
 

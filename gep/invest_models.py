@@ -8,6 +8,7 @@ rasters into the staging folder and returns the summary. Helpers live in :mod:`g
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +135,20 @@ def prepare_carbon(
     progress("reading land cover")
     layers = [RasterLayer(s, path, f"lulc_{s}", categorical=True) for s, path in scenarios.items()]
     lulc = dict(zip(scenarios, read_layers(layers, frame, warm=_warm_carbon), strict=True))
+    codes = _table_codes(table)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the presence kernel releases the GIL
+        checks = [
+            pool.submit(
+                check_codes,
+                layer,
+                codes,
+                table=values["carbon_pools_path"],
+                raster=f"lulc_{s}_path",
+            )
+            for s, layer in lulc.items()
+        ]
+        for check in checks:
+            check.result()  # MissingClassError naming the map and the codes
     # InVEST maps each pool to a float32 raster and adds the four in float32, left to right.
     density = pd.Series(carbon_kernels.total_pool_density(table.to_numpy()), index=table.index)
     return CarbonInputs(lulc, density, values, frame, progress)
@@ -161,11 +176,12 @@ def _warm_carbon(dtypes: list[np.dtype]) -> None:
 def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     """Compute storage, change and NPV as InVEST does (float32 per pixel, float64 totals).
 
-    One fused pass (:func:`gep.kernels.carbon.storage_change_npv`) computes the four rasters,
-    their totals and the count of codes missing from the pools table; an unknown code stops
-    the run there, before anything is written. The rasters are then written on a background
-    thread. They hold one value per class (pair), so they are written without a predictor
-    (3× smaller and faster than the floating-point predictor).
+    Block after block of :data:`gep.fastio.TILE` rows, one fused pass
+    (:func:`gep.kernels.carbon.storage_change_npv`) computes the four rasters and their totals
+    into one reused buffer, and :class:`gep.fastio.RowBlockWriter` hands the block to GDAL,
+    which compresses completed tiles while the next block is computed: no output raster is
+    ever whole in memory. The rasters hold one value per class (pair), so they are written
+    without a predictor (3× smaller and faster than the floating-point predictor).
     """
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
     codes = _table_codes(inputs.density.to_frame())
@@ -173,51 +189,60 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     alt = inputs.lulc.get("alt", bas)
     valued = bool(inputs.values["do_valuation"])
     factor = _valuation(inputs.values) if valued else 0.0
+    rasters = _carbon_rasters("alt" in inputs.lulc, valued)
     inputs.progress("computing carbon storage")
-    arrays, totals = carbon_kernels.storage_change_npv(
-        bas.values,
-        alt.values,
-        codes,
-        inputs.density.to_numpy(),
-        nodata_bas=bas.nodata,
-        nodata_alt=alt.nodata,
-        factor=factor,
-        fill=fastio.FLOAT_NODATA,  # the files' nodata: no pass to replace NaN before writing
-    )
-    if totals["n_unknown"]:
-        for s, layer in inputs.lulc.items():  # name the map and the codes
-            check_codes(
-                layer, codes, table=inputs.values["carbon_pools_path"], raster=f"lulc_{s}_path"
+    rows, cols = bas.values.shape
+    buffer = np.empty(4 * min(rows, fastio.TILE) * cols, dtype=np.float32)
+    totals: dict[str, float] = {}
+    with fastio.RowBlockWriter(
+        [out / f"{name}.tif" for name, _ in rasters],
+        (rows, cols),
+        crs=inputs.frame.grid.crs,
+        transform=inputs.frame.grid.transform,
+        names=[name for name, _ in rasters],
+        units=[unit for _, unit in rasters],
+        predictor=1,
+    ) as writer:
+        for r0 in range(0, rows, fastio.TILE):
+            r1 = min(r0 + fastio.TILE, rows)
+            block, sums = carbon_kernels.storage_change_npv(
+                bas.values[r0:r1],
+                alt.values[r0:r1],
+                codes,
+                inputs.density.to_numpy(),
+                nodata_bas=bas.nodata,
+                nodata_alt=alt.nodata,
+                factor=factor,
+                fill=fastio.FLOAT_NODATA,  # the files' nodata: no pass to replace NaN
+                out=buffer,
             )
+            for key, value in sums.items():
+                totals[key] = totals.get(key, 0) + value
+            writer.write(r0, list(block.reshape(4, r1 - r0, cols)))
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
     summary["stock_base_tC"] = totals["base"] * ha_per_px
-    rasters = [("c_storage_bas", units.T_C_PER_HA)]
     if "alt" in inputs.lulc:
         summary["stock_alt_tC"] = totals["alt"] * ha_per_px
         summary.update(_change_summary(totals, ha_per_px, inputs.values))
-        rasters += [("c_storage_alt", units.T_C_PER_HA), ("c_change_bas_alt", units.T_C_PER_HA)]
         if valued:
             summary["npv"] = totals["npv"] * ha_per_px
             summary["valuation"] = {
                 "valuation_factor_per_tC": factor,
                 **_valuation_args(inputs.values),
             }
-            rasters.append(("npv_alt", "currency ha-1"))
-    with BackgroundWriter(workers=2, max_pending=4) as writer:
-        for values, (name, unit) in zip(arrays, rasters, strict=False):
-            write_layer(
-                inputs.frame,
-                values,
-                out / f"{name}.tif",
-                name=name,
-                units=unit,
-                writer=writer,
-                predictor=1,
-                nan_filled=True,
-            )
     summary["units"].update({k: u for k, u in CARBON_UNITS.items() if k in summary})
     summary["notes"] = CARBON_NOTES
     return summary
+
+
+def _carbon_rasters(with_alt: bool, valued: bool) -> list[tuple[str, str]]:
+    """InVEST's carbon output rasters (name, units) for the scenarios asked for."""
+    rasters = [("c_storage_bas", units.T_C_PER_HA)]
+    if with_alt:
+        rasters += [("c_storage_alt", units.T_C_PER_HA), ("c_change_bas_alt", units.T_C_PER_HA)]
+        if valued:
+            rasters.append(("npv_alt", "currency ha-1"))
+    return rasters
 
 
 def _change_summary(

@@ -142,6 +142,7 @@ def storage_change_npv(
     nodata_alt: int | None,
     factor: float,
     fill: float = np.nan,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Storage of both maps, their change and its value per pixel, with totals, in one pass.
 
@@ -164,6 +165,9 @@ def storage_change_npv(
     fill : float
         Value stored for nodata pixels (NaN by default; a file's nodata value saves the pass
         that would replace NaN before writing).
+    out : numpy.ndarray, optional
+        C-contiguous float32 buffer of at least ``4 × lulc_bas.size`` values to write into (a
+        buffer reused block after block); the result is a view of it.
 
     Returns
     -------
@@ -201,7 +205,12 @@ def storage_change_npv(
     known[np.asarray(codes, dtype=np.int64) - offset] = True
     bas = np.ascontiguousarray(lulc_bas).reshape(-1)
     alt = np.ascontiguousarray(lulc_alt).reshape(-1)
-    out = np.empty((4, bas.size), dtype=np.float32)
+    if out is None:
+        out = np.empty((4, bas.size), dtype=np.float32)
+    elif out.dtype != np.float32 or not out.flags.c_contiguous or out.size < 4 * bas.size:
+        raise ValueError(f"out must be a C-contiguous float32 buffer of ≥ {4 * bas.size} values")
+    else:
+        out = out.reshape(-1)[: 4 * bas.size].reshape(4, bas.size)
     sums = np.zeros((max(1, -(-bas.size // _BLOCK)), 7))
     # a code that cannot occur stands for "no nodata"
     absent = np.iinfo(np.int64).min

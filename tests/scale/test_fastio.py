@@ -97,3 +97,33 @@ def test_nan_filled_values_are_written_as_they_are(tmp_path: Path) -> None:
     np.testing.assert_array_equal(band.values, [[1.0, np.nan], [2.5, 4.0]])
     with rasterio.open(path) as src:
         assert src.profile["tiled"] and src.profile["blockxsize"] == 512
+
+
+def test_row_block_writer_round_trip_and_atomicity(tmp_path: Path) -> None:
+    """Blocks of rows land in place; a failure part-way leaves no file behind."""
+    nd = fastio.FLOAT_NODATA
+    full = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
+    full[5, 1] = nd
+    paths = [tmp_path / "a.tif", tmp_path / "b.tif"]
+    with fastio.RowBlockWriter(
+        paths, (20, 3), crs=CRS, transform=TRANSFORM, names=["a", "b"], units=["mm", "1"]
+    ) as writer:
+        for r0 in range(0, 20, 8):  # blocks of 8, 8 and 4 rows
+            block = full[r0 : r0 + 8]
+            writer.write(r0, [block, block + 1])
+    a = fastio.read_band(paths[0], name="a").values
+    assert np.isnan(a[5, 1])
+    np.testing.assert_array_equal(np.nan_to_num(a, nan=nd), full)
+    with rasterio.open(paths[1]) as src:
+        assert src.tags().get("units") == "1" or src.tags(1).get("units") == "1"
+        assert src.descriptions[0] == "b"
+    with (
+        pytest.raises(RuntimeError, match="stop"),
+        fastio.RowBlockWriter(
+            [tmp_path / "c.tif"], (20, 3), crs=CRS, transform=TRANSFORM, names=["c"], units=["1"]
+        ) as writer,
+    ):
+        writer.write(0, [full[:8]])
+        raise RuntimeError("stop")
+    assert not (tmp_path / "c.tif").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "b.tif"]
