@@ -85,10 +85,17 @@ def _fill_nan(values, fill, out):  # pragma: no cover - numba
         dst[i] = fill if v != v else v
 
 
+def fill_nan(values: np.ndarray, nodata: float) -> None:
+    """Replace NaN by ``nodata`` in place (a C-contiguous float array), on every core."""
+    flat = values.reshape(-1)
+    _fill_nan(flat, flat.dtype.type(nodata), flat)
+
+
 def write_kernels_warm() -> None:
     """Load the kernel that turns NaN into nodata before a float32 write (numba's cache)."""
     values = np.zeros((1, 1), dtype=np.float32)
-    _fill_nan(values, np.float32(0.0), values)
+    _fill_nan(values, np.float32(0.0), values)  # write_band's call
+    fill_nan(values, 0.0)  # the streamed blocks' call
 
 
 def read_band(

@@ -482,32 +482,13 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
     The arithmetic is that of the ``water_yield`` service
     (:func:`gep.services.water_yield.compute`) on plain arrays: class parameters looked up in
     the precision of the climate rasters (float32 for InVEST's float32 inputs), one fused
-    kernel. The watershed statistics come first (one pass per watershed); the three per-pixel
-    rasters InVEST writes (``fractp``, ``aet``, ``wyield``) then go to ``per_pixel/`` two at a
-    time, each array turned into its file's values in place (no copies). Volumes
-    (m³ = mm × m² × 0.001) are summed from the depths, not written as a raster.
+    kernel. It runs block after block of :data:`gep.fastio.TILE` rows into one reused buffer;
+    each block's watershed sums are added up, and its three rasters (InVEST's ``fractp``,
+    ``aet``, ``wyield``) are handed to :class:`gep.fastio.RowBlockWriter`, which compresses
+    completed tiles while the next block is computed: no output raster is ever whole in
+    memory. Volumes (m³ = mm × m² × 0.001) are summed from the depths.
     """
-    arrays = _awy_arrays(inputs)
-    summary = _awy_summary(inputs, arrays)  # first: the writes turn NaN into nodata in place
-    inputs.rasters.clear()  # the inputs are no longer needed: keep the peak memory down
-    with BackgroundWriter(workers=2, max_pending=3) as writer:
-        for name, values in arrays.items():
-            write_layer(
-                inputs.frame,
-                values,
-                out / "per_pixel" / f"{name}.tif",
-                name=name,
-                units=AWY_OUTPUTS[name][1],
-                writer=writer,
-                in_place=True,
-            )
-    summary["notes"] = AWY_NOTES
-    return summary
-
-
-def _awy_arrays(inputs: AWYInputs) -> dict[str, np.ndarray]:
-    """fractp, aet and wyield (mm) per pixel, InVEST's float32 arithmetic."""
-    from gep.kernels import lookup, water
+    from gep.kernels import lookup
 
     climate = {name: inputs.rasters[name].values for name in AWY_CLIMATE}
     dtype = np.result_type(*climate.values(), np.float32)
@@ -517,37 +498,108 @@ def _awy_arrays(inputs: AWYInputs) -> dict[str, np.ndarray]:
     root_by_class = table["root_depth"].where(table["lulc_veg"] == 1, 1.0).to_numpy()
     columns = (table["kc"].to_numpy(dtype=np.float64), root_by_class, table["lulc_veg"].to_numpy())
     luts = [lookup.build_lut(codes, column, dtype=dtype) for column in columns]
-    inputs.progress("computing water yield")
-    # Kc, root depth and the vegetated flag are looked up inside the kernel, per pixel
-    fraction, aet, depth = water.annual_water_yield_by_class(
-        inputs.landcover.values,
-        np.stack([lut for lut, _ in luts]),
-        luts[0][1],
-        inputs.landcover.nodata,
-        climate["reference_evapotranspiration"],
-        climate["precipitation"],
-        climate["root_restricting_depth"],
-        climate["plant_available_water"],
-        inputs.values["seasonality_constant"],
-    )
-    for name in ("reference_evapotranspiration", "root_restricting_depth", "plant_available_water"):
-        inputs.rasters.pop(name)  # no longer needed: keep the peak memory down
-    return {"fractp": fraction, "aet": aet, "wyield": depth}
-
-
-def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    inputs.progress("watershed totals")
+    lut_table, offset = np.stack([lut for lut, _ in luts]), luts[0][1]
     demand = _demand_raster(inputs)
     area = inputs.frame.grid.cell_area_m2()
-    whole = np.ones((1, 1), dtype=bool)
-    everywhere = water_kernels.watershed_sums(
-        arrays["wyield"],
-        arrays["wyield"],
-        arrays["wyield"],
-        None,
-        np.broadcast_to(whole, arrays["wyield"].shape),
-        area,
-    )
+    sheds = {
+        label: _shed_masks(gdf, id_field, inputs.frame)
+        for label, (gdf, id_field) in inputs.sheds.items()
+    }
+    everywhere = np.ones((1, 1), dtype=bool)
+    rows, cols = climate["precipitation"].shape
+    buffer = np.empty(3 * min(rows, fastio.TILE) * cols, dtype=dtype)
+    totals: dict[str, float] = {}
+    inputs.progress("computing water yield")
+    names = list(AWY_OUTPUTS)
+    with fastio.RowBlockWriter(
+        [out / "per_pixel" / f"{name}.tif" for name in names],
+        (rows, cols),
+        crs=inputs.frame.grid.crs,
+        transform=inputs.frame.grid.transform,
+        names=names,
+        units=[AWY_OUTPUTS[name][1] for name in names],
+        predictor=3,
+    ) as writer:
+        for r0 in range(0, rows, fastio.TILE):
+            r1 = min(r0 + fastio.TILE, rows)
+            fraction, aet, depth = water_kernels.annual_water_yield_by_class(
+                inputs.landcover.values[r0:r1],
+                lut_table,
+                offset,
+                inputs.landcover.nodata,
+                climate["reference_evapotranspiration"][r0:r1],
+                climate["precipitation"][r0:r1],
+                climate["root_restricting_depth"][r0:r1],
+                climate["plant_available_water"][r0:r1],
+                inputs.values["seasonality_constant"],
+                out=buffer,
+            )
+            block = {"wyield": depth, "aet": aet}
+            whole = np.broadcast_to(everywhere, depth.shape)
+            s = water_kernels.watershed_sums(depth, depth, depth, None, whole, area[r0:r1])
+            totals["wyield_m3"] = totals.get("wyield_m3", 0.0) + s["wyield_m3"]
+            for features in sheds.values():
+                for feature in features:
+                    feature.add(r0, block, climate["precipitation"], demand, area)
+            for values in (fraction, aet, depth):
+                fastio.fill_nan(values, fastio.FLOAT_NODATA)
+            writer.write(r0, [fraction, aet, depth])
+    summary = _awy_summary(inputs, totals["wyield_m3"], sheds)
+    summary["notes"] = AWY_NOTES
+    return summary
+
+
+@dataclass
+class _Shed:
+    """One watershed polygon: its pixel-centre mask on the grid and its running sums."""
+
+    ws_id: str
+    area_m2: float
+    window: tuple[slice, slice]
+    mask: np.ndarray
+    sums: dict[str, float]
+
+    def add(
+        self,
+        r0: int,
+        block: dict[str, np.ndarray],
+        precipitation: np.ndarray,
+        demand: np.ndarray | None,
+        area: np.ndarray,
+    ) -> None:
+        """Add the sums over the rows of block ``r0 ..`` that the watershed covers."""
+        rows, cols = self.window
+        a = max(rows.start, r0)
+        b = min(rows.stop, r0 + block["wyield"].shape[0])
+        if a >= b:
+            return
+        here = (slice(a - r0, b - r0), cols)
+        full = (slice(a, b), cols)
+        s = water_kernels.watershed_sums(
+            block["wyield"][here],
+            block["aet"][here],
+            precipitation[full],
+            None if demand is None else demand[full],
+            self.mask[a - rows.start : b - rows.start],
+            area[a:b],
+        )
+        for key, value in s.items():
+            self.sums[key] = self.sums.get(key, 0) + value
+
+
+def _shed_masks(gdf: gpd.GeoDataFrame, id_field: str, frame: Frame) -> list[_Shed]:
+    m2_per_unit = frame.grid.linear_unit_factor() ** 2
+    sheds = []
+    for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
+        window, mask = _feature_mask(geom, frame)
+        sheds.append(_Shed(str(int(ws_id)), float(geom.area) * m2_per_unit, window, mask, {}))
+    return sheds
+
+
+def _awy_summary(
+    inputs: AWYInputs, volume_m3: float, sheds: dict[str, list[_Shed]]
+) -> dict[str, Any]:
+    inputs.progress("watershed totals")
     summary: dict[str, Any] = {
         "units": {
             "wyield_volume_m3": units.M3_PER_YR,
@@ -555,13 +607,11 @@ def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, 
             "watersheds": units.M3_PER_YR,
             "watersheds_pixel_sum_m3": units.M3_PER_YR,
         },
-        "wyield_volume_pixel_sum_m3": everywhere["wyield_m3"],
+        "wyield_volume_pixel_sum_m3": volume_m3,
         "pixel_area_m2": inputs.frame.pixel_area_m2,
     }
-    for label, (gdf, id_field) in inputs.sheds.items():
-        details = _shed_stats(
-            gdf, id_field, inputs.frame, arrays, inputs.rasters["precipitation"].values, demand
-        )
+    for label, features in sheds.items():
+        details = {f.ws_id: _shed_details(f, inputs.demand is not None) for f in features}
         if label == "watersheds" and inputs.valuation is not None:
             _hydropower(details, inputs.valuation)
         summary[label] = {k: d["wyield_vol"] for k, d in details.items()}
@@ -570,8 +620,31 @@ def _awy_summary(inputs: AWYInputs, arrays: dict[str, np.ndarray]) -> dict[str, 
     summary["wyield_volume_m3"] = float(
         sum(v for v in summary["watersheds"].values() if v is not None)
     )
-    summary["notes"] = AWY_NOTES
     return summary
+
+
+def _shed_details(shed: _Shed, with_demand: bool) -> dict[str, Any]:
+    """InVEST's watershed_results_wyield fields (and ours) from the watershed's sums."""
+    s = {k: shed.sums.get(k, 0) for k in ("wyield_sum", "wyield_n", "wyield_m3", "aet_sum")}
+    s.update({k: shed.sums.get(k, 0) for k in ("aet_n", "precip_sum", "precip_n")})
+    s.update({k: shed.sums.get(k, 0) for k in ("demand_sum", "demand_n")})
+    count = int(s["wyield_n"])
+    mean = s["wyield_sum"] / count if count else None
+    d: dict[str, Any] = {
+        "wyield_mn": mean,
+        "wyield_vol": mean * shed.area_m2 / 1000.0 if mean is not None else None,
+        "wyield_pixel_sum_m3": float(s["wyield_m3"]),
+        "polygon_area_m2": shed.area_m2,
+        "valid_pixels": count,
+        "aet_mn": s["aet_sum"] / s["aet_n"] if s["aet_n"] else None,
+        "precip_mn": s["precip_sum"] / s["precip_n"] if s["precip_n"] else None,
+    }
+    if with_demand:
+        d["consum_vol"] = float(s["demand_sum"])
+        d["consum_mn"] = s["demand_sum"] / s["demand_n"] if s["demand_n"] else None
+        if d["wyield_vol"] is not None and d["consum_mn"] is not None:
+            d["rsupply_vl"] = d["wyield_vol"] - d["consum_vol"]
+    return d
 
 
 #: InVEST per-pixel raster name → (water_yield service output, units).
@@ -634,48 +707,6 @@ def _feature_mask(geom: Any, frame: Frame) -> tuple[tuple[slice, slice], np.ndar
             [geom], shape, transform, invert=True, all_touched=True
         )
     return (slice(r0, r1), slice(c0, c1)), mask
-
-
-def _shed_stats(
-    gdf: gpd.GeoDataFrame,
-    id_field: str,
-    frame: Frame,
-    arrays: dict[str, np.ndarray],
-    precipitation: np.ndarray,
-    demand: np.ndarray | None,
-) -> dict[str, dict[str, Any]]:
-    m2_per_unit = frame.grid.linear_unit_factor() ** 2
-    area = frame.grid.cell_area_m2()
-    details: dict[str, dict[str, Any]] = {}
-    for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
-        window, mask = _feature_mask(geom, frame)
-        s = water_kernels.watershed_sums(
-            arrays["wyield"][window],
-            arrays["aet"][window],
-            precipitation[window],
-            None if demand is None else demand[window],
-            mask,
-            area[window[0]],
-        )
-        area_m2 = float(geom.area) * m2_per_unit
-        count = s["wyield_n"]
-        mean = s["wyield_sum"] / count if count else None
-        d: dict[str, Any] = {
-            "wyield_mn": mean,
-            "wyield_vol": mean * area_m2 / 1000.0 if mean is not None else None,
-            "wyield_pixel_sum_m3": s["wyield_m3"],
-            "polygon_area_m2": area_m2,
-            "valid_pixels": count,
-            "aet_mn": s["aet_sum"] / s["aet_n"] if s["aet_n"] else None,
-            "precip_mn": s["precip_sum"] / s["precip_n"] if s["precip_n"] else None,
-        }
-        if demand is not None:
-            d["consum_vol"] = s["demand_sum"]
-            d["consum_mn"] = s["demand_sum"] / s["demand_n"] if s["demand_n"] else None
-            if d["wyield_vol"] is not None and d["consum_mn"] is not None:
-                d["rsupply_vl"] = d["wyield_vol"] - d["consum_vol"]
-        details[str(int(ws_id))] = d
-    return details
 
 
 def _hydropower(details: dict[str, dict[str, Any]], valuation: pd.DataFrame) -> None:

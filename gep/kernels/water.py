@@ -151,6 +151,8 @@ def annual_water_yield_by_class(
     soil_depth: np.ndarray,
     pawc: np.ndarray,
     seasonality: float,
+    *,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`annual_water_yield` with Kc, root depth and the vegetated flag looked up per class.
 
@@ -172,6 +174,9 @@ def annual_water_yield_by_class(
         As in :func:`annual_water_yield`, same shape as ``classes``.
     seasonality : float
         Z.
+    out : numpy.ndarray, optional
+        C-contiguous buffer of the result's float type and at least ``3 × classes.size``
+        values, reused block after block; the results are views of it.
 
     Returns
     -------
@@ -195,7 +200,13 @@ def annual_water_yield_by_class(
         np.ascontiguousarray(a, dtype=dtype).reshape(-1)
         for a in (eto, precipitation, soil_depth, pawc)
     ]
-    out = np.empty((3, flat[0].size), dtype=dtype)
+    n = flat[0].size
+    if out is None:
+        out = np.empty((3, n), dtype=dtype)
+    elif out.dtype != dtype or not out.flags.c_contiguous or out.size < 3 * n:
+        raise ValueError(f"out must be a C-contiguous {dtype} buffer of ≥ {3 * n} values")
+    else:
+        out = out.reshape(-1)[: 3 * n].reshape(3, n)
     kernel: Any = _awy_classes
     kernel(
         np.ascontiguousarray(classes).reshape(-1),
