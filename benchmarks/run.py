@@ -125,6 +125,53 @@ def _stream_baseline(inputs: list[Any], outputs: list[Any]) -> float:
     return _best(run)
 
 
+def _budyko_blocked_numpy(inputs: list[Any], outputs: list[Any]) -> float:
+    """Seconds of the Budyko stage written as cache-blocked numpy (``PERFORMANCE.md``).
+
+    The same float32 formula (vegetated branch, which every pixel of the stage takes) over
+    64k-pixel blocks with reused ``out=`` scratch buffers, blocks shared by two threads
+    (numpy releases the GIL inside ufuncs).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    kc, eto, p, root, soil, pawc, _veg = (a.reshape(-1) for a in inputs)
+    frac, aet, wy = (o.reshape(-1) for o in outputs)
+    step = 1 << 16
+    one, z = np.float32(1.0), np.float32(5.0)
+
+    def block(start: int) -> None:
+        sl = slice(start, start + step)
+        n = p[sl].size
+        pet, phi, w, t = (np.empty(n, np.float32) for _ in range(4))
+        np.multiply(kc[sl], eto[sl], out=pet)
+        np.divide(pet, p[sl], out=phi)
+        np.minimum(root[sl], soil[sl], out=w)
+        np.multiply(w, pawc[sl], out=w)
+        np.divide(w, p[sl], out=w)
+        np.multiply(w, z, out=w)
+        np.add(w, np.float32(1.25), out=w)
+        np.minimum(w, np.float32(5.0), out=w)
+        np.power(phi, w, out=t)
+        np.add(t, one, out=t)
+        np.divide(one, w, out=w)
+        np.power(t, w, out=t)
+        np.add(phi, one, out=w)
+        np.subtract(w, t, out=t)
+        np.minimum(phi, t, out=frac[sl])
+        np.multiply(frac[sl], p[sl], out=aet[sl])
+        np.subtract(one, frac[sl], out=t)
+        np.multiply(t, p[sl], out=wy[sl])
+
+    def run() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(block, range(0, p.size, step)))
+
+    run()
+    return _best(run)
+
+
 def _stage_arrays(size: int) -> dict[str, Any]:
     import numpy as np
 
@@ -161,6 +208,10 @@ def stage_child(stage: str, size: int) -> dict[str, Any]:
         "mpx_s": px / seconds / 1e6,
         "baseline": "exactextract sum" if stage == "zonal" else "numpy stream",
     }
+    if stage == "budyko":  # PERFORMANCE.md target 2: against cache-blocked numpy
+        blocked = _budyko_blocked_numpy(ins, outs)
+        doc["blocked_numpy_mpx_s"] = px / blocked / 1e6
+        doc["share_of_blocked_numpy"] = blocked / seconds
     if baseline:
         doc["baseline_mpx_s"] = px / baseline / 1e6
         doc["share_of_baseline"] = baseline / seconds
@@ -410,10 +461,13 @@ def model_child(key: str, args_path: str, out_dir: str) -> dict[str, Any]:
     cpu0 = cpu()
     t1 = time.perf_counter()
     summary = run_invest(MODELS[key], Path(args_path), Path(out_dir))
+    wall, cpu_s = time.perf_counter() - t1, cpu() - cpu0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # before the floor's reads
     return {
-        "wall_s": time.perf_counter() - t1,
-        "cpu_s": cpu() - cpu0,
+        "wall_s": wall,
+        "cpu_s": cpu_s,
         "import_s": import_s,
+        "peak_rss_mib_model": peak,
         "totals": {k: summary.get(k) for k in TOTAL_KEYS[MODELS[key]]},
         "io_floor": _io_floor(Path(args_path), Path(out_dir)),
     }
@@ -568,7 +622,8 @@ def _gep_run(key: str, case: Path) -> dict[str, Any]:
     args = [str(case / f"{key}.invs.json"), str(out / "out")]
     doc, wall, rss = _child(["model", key, *args])
     shutil.rmtree(out, ignore_errors=True)
-    return {**doc, "process_wall_s": wall, "peak_rss_mib": rss}
+    # the model's own peak, measured before the I/O floor run in the same process
+    return {**doc, "process_wall_s": wall, "peak_rss_mib": doc.get("peak_rss_mib_model", rss)}
 
 
 def run_models(
@@ -684,14 +739,20 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += [
             "## Stages vs the numpy streaming baseline (same arrays)",
             "",
-            "| stage | size | Mpx/s | baseline Mpx/s | share of baseline | bytes/px | peak MiB |",
-            "|---|---|---|---|---|---|---|",
+            "| stage | size | Mpx/s | baseline Mpx/s | share of baseline | bytes/px | peak MiB | "
+            "cache-blocked numpy Mpx/s (share) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in doc["stages"]:
             lines.append(
                 f"| {r['stage']}{' (baseline: ' + r['baseline'] + ')' if r.get('baseline', 'numpy stream') != 'numpy stream' else ''} | "
                 f"{r['size']}² | {r['mpx_s']:.1f} | {r.get('baseline_mpx_s', float('nan')):.1f} | "
-                f"{r.get('share_of_baseline', float('nan')):.2f} | {r.get('bytes_per_px', '')} | {r['peak_rss_mib']:.0f} |"
+                f"{r.get('share_of_baseline', float('nan')):.2f} | {r.get('bytes_per_px', '')} | {r['peak_rss_mib']:.0f} | "
+                + (
+                    f"{r['blocked_numpy_mpx_s']:.1f} ({r['share_of_blocked_numpy']:.2f}) |"
+                    if "blocked_numpy_mpx_s" in r
+                    else " |"
+                )
             )
         lines.append("")
     if doc.get("chunked"):

@@ -341,7 +341,7 @@ class RowBlockWriter:
         """Write rows ``row0 ..`` of every output (one 2-D float32 block per output, in order)."""
         for dst, block in zip(self._datasets, blocks, strict=False):
             rows, cols = block.shape
-            dst.write(block, 1, window=Window(0, row0, cols, rows))
+            dst.write(block[np.newaxis], window=Window(0, row0, cols, rows))  # a view, no copy
 
     def _abort(self) -> None:
         for dst in self._datasets:
