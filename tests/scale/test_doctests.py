@@ -15,6 +15,7 @@ import pytest
         "gep.chunked",
         "gep.basins",
         "gep.tiled_routing",
+        "gep.zones",
         "gep.kernels.reductions",
         "gep.kernels.sdr",
     ],
