@@ -277,7 +277,7 @@ def write_band(
 TILE = 512
 
 #: GDAL block cache while streaming (MB): completed tiles are compressed and flushed early.
-STREAM_CACHE_MB = 128
+STREAM_CACHE_MB = 16
 
 
 class RowBlockWriter:
