@@ -91,11 +91,18 @@ def fill_nan(values: np.ndarray, nodata: float) -> None:
     _fill_nan(flat, flat.dtype.type(nodata), flat)
 
 
-def write_kernels_warm() -> None:
-    """Load the kernel that turns NaN into nodata before a float32 write (numba's cache)."""
-    values = np.zeros((1, 1), dtype=np.float32)
-    _fill_nan(values, np.float32(0.0), values)  # write_band's call
-    fill_nan(values, 0.0)  # the streamed blocks' call
+def value_dtype(file_dtype: np.dtype) -> np.dtype:
+    """In-memory type of a continuous raster stored as ``file_dtype`` (see :func:`read_band`).
+
+    Examples
+    --------
+    >>> value_dtype(np.dtype("int16")), value_dtype(np.dtype("int32"))
+    (dtype('float32'), dtype('float64'))
+    """
+    wide = file_dtype.itemsize > 4 or (
+        np.issubdtype(file_dtype, np.integer) and file_dtype.itemsize > 2
+    )
+    return np.dtype(np.float64 if wide else np.float32)
 
 
 def read_band(
@@ -145,8 +152,7 @@ def read_band(
         nodata = src.nodata
         dtype = np.dtype(src.dtypes[0])
         if not categorical:
-            wide = dtype.itemsize > 4 or (np.issubdtype(dtype, np.integer) and dtype.itemsize > 2)
-            dtype = np.dtype(np.float64 if wide else np.float32)
+            dtype = value_dtype(dtype)
         values = src.read(1, window=win, out_dtype=dtype)
         crs = src.crs
     if not categorical and nodata is not None and not np.isnan(nodata):
@@ -162,7 +168,6 @@ def _profile(
     predictor: int | None,
     level: int,
     cog: bool = True,
-    threads: int | str = "ALL_CPUS",
 ) -> dict[str, Any]:
     floating = np.issubdtype(values.dtype, np.floating)
     if predictor is None:
@@ -178,7 +183,7 @@ def _profile(
         "nodata": nodata,
         "compress": "ZSTD",
         "predictor": predictor,
-        "num_threads": threads,
+        "num_threads": "ALL_CPUS",
         "BIGTIFF": "IF_SAFER",
     }
     if not cog:  # tiled GeoTIFF written in one pass (the COG driver writes a copy)
@@ -199,16 +204,13 @@ def write_band(
     nodata: float | int | None = None,
     predictor: int | None = None,
     level: int = 1,
-    in_place: bool = False,
     cog: bool = True,
-    threads: int | str = "ALL_CPUS",
-    nan_filled: bool = False,
 ) -> Path:
     """Write a 2-D array as a ZSTD Cloud-Optimized GeoTIFF, atomically.
 
     Float arrays: NaN is written as ``nodata`` (default the lowest float32); float64 values
     are stored as float32 (7 significant digits, like :func:`data_catalog.rasters.write_cog`).
-    ``values`` is left unchanged unless ``in_place`` is set.
+    ``values`` is left unchanged.
 
     Parameters
     ----------
@@ -226,20 +228,11 @@ def write_band(
         1 (none: best for a few distinct values), 2 (integers) or 3 (floats, the default).
     level : int
         ZSTD level (1 is the fastest).
-    in_place : bool
-        A float32 ``values`` that the caller no longer needs gets its NaN replaced by
-        ``nodata`` in place instead of in a copy (one array less in memory).
     cog : bool
         Cloud-Optimized GeoTIFF (GDAL's COG driver, overviews above 4096 cells a side). With
         ``False``, a tiled GeoTIFF (512² tiles, same compression, no overviews) written in one
         pass, as InVEST writes its rasters: the COG driver first writes a temporary copy, which
         costs up to 3× the time of a write for rasters that compress well.
-    nan_filled : bool
-        A float32 ``values`` already holds ``nodata`` (not NaN) where data is missing: it is
-        written as it is, without the pass that replaces NaN.
-    threads : int or str
-        GDAL compression threads (``"ALL_CPUS"``, or 1 when several files are written at
-        once, see :class:`BackgroundWriter`).
 
     Returns
     -------
@@ -251,13 +244,9 @@ def write_band(
     data = values
     if np.issubdtype(values.dtype, np.floating):
         nodata = FLOAT_NODATA if nodata is None else nodata
-        reuse = in_place and values.dtype == np.float32 and values.flags.c_contiguous
-        if nan_filled and values.dtype == np.float32:
-            data = values
-        else:
-            data = values if reuse else np.empty(values.shape, dtype=np.float32)
-            _fill_nan(values, np.float32(nodata), data)
-    profile = _profile(data, crs, transform, nodata, predictor, level, cog, threads)
+        data = np.empty(values.shape, dtype=np.float32)
+        _fill_nan(values, np.float32(nodata), data)
+    profile = _profile(data, crs, transform, nodata, predictor, level, cog)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.tif", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -276,19 +265,16 @@ def write_band(
 #: Rows per block of :class:`RowBlockWriter` (the tile height: each block completes a row of tiles).
 TILE = 512
 
-#: GDAL block cache while streaming (MB): completed tiles are compressed and flushed early.
-STREAM_CACHE_MB = 16
-
 
 class RowBlockWriter:
     """Tiled ZSTD GeoTIFFs written row block by row block while the caller computes.
 
     For outputs computed block by block (:data:`TILE` rows at a time), so that no output is
-    ever whole in memory: each block is handed to GDAL, whose block cache is kept small
-    (:data:`STREAM_CACHE_MB`) so that completed tiles are compressed (on every core) and
-    written while the next block is computed. Peak memory is a few blocks, not the rasters —
-    which also saves the first-touch cost of large fresh arrays. Files are written under a
-    temporary name and moved into place when every block has been written (atomic).
+    ever whole in memory: each block completes a row of tiles, which GDAL compresses (on every
+    core) and writes during :meth:`write` — nothing waits in its block cache. Peak memory is
+    a block, not the rasters, which also saves the first-touch cost of large fresh arrays
+    (slow on this project's virtual machines). Files are written under a temporary name and
+    moved into place when every block has been written (atomic).
 
     Parameters
     ----------
@@ -319,8 +305,6 @@ class RowBlockWriter:
         predictor: int = 3,
     ) -> None:
         self.paths = [Path(p) for p in paths]
-        self._env = rasterio.Env(GDAL_CACHEMAX=STREAM_CACHE_MB)
-        self._env.__enter__()
         values = np.empty((0, 0), dtype=np.float32)
         profile = _profile(values, crs, transform, nodata, predictor, 1, cog=False)
         profile.update(height=shape[0], width=shape[1])
@@ -350,7 +334,6 @@ class RowBlockWriter:
         for tmp in self._tmp:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        self._env.__exit__(None, None, None)
 
     def __enter__(self) -> RowBlockWriter:
         return self
@@ -367,18 +350,13 @@ class RowBlockWriter:
         except BaseException:
             self._abort()
             raise
-        self._env.__exit__(None, None, None)
 
 
 class BackgroundWriter:
-    """Write rasters on background threads while the caller keeps computing.
+    """Write rasters on one background thread while the caller keeps computing.
 
     Use as a context manager; leaving the block waits for every write and re-raises the first
-    error. ``max_pending`` bounds how many arrays wait in memory. With one worker (default)
-    files are written one after the other, each compressed on every core by GDAL; with
-    ``workers=2`` two files are written at once, each on one GDAL thread, which keeps both
-    cores busy where a single file's blocks would leave one idle (small or well-compressing
-    rasters).
+    error. ``max_pending`` bounds how many arrays wait in memory.
 
     Examples
     --------
@@ -389,11 +367,10 @@ class BackgroundWriter:
     ...                   transform=Affine(30, 0, 0, 0, -30, 0), name="a", units="1")
     """
 
-    def __init__(self, *, max_pending: int = 2, workers: int = 1) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gep-write")
+    def __init__(self, *, max_pending: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gep-write")
         self._pending: list[Future[Path]] = []
         self._max_pending = max_pending
-        self._threads: int | str = "ALL_CPUS" if workers == 1 else 1
         self.seconds = 0.0
 
     def submit(self, path: str | Path, values: np.ndarray, **kwargs: Any) -> None:
@@ -401,7 +378,6 @@ class BackgroundWriter:
         active = [f for f in self._pending if not f.done()]
         if len(active) >= self._max_pending:
             active[0].result()  # back-pressure: at most max_pending arrays wait in memory
-        kwargs.setdefault("threads", self._threads)
         self._pending.append(self._pool.submit(self._timed, path, values, kwargs))
 
     def _timed(self, path: str | Path, values: np.ndarray, kwargs: dict[str, Any]) -> Path:

@@ -486,10 +486,8 @@ def write_layer(
     units: str,
     writer: fastio.BackgroundWriter | None = None,
     predictor: int | None = None,
-    in_place: bool = False,
-    nan_filled: bool = False,
 ) -> None:
-    """Write one per-pixel output as a ZSTD COG on the frame's grid (NaN → nodata).
+    """Write one per-pixel output as a tiled ZSTD GeoTIFF on the frame's grid (NaN → nodata).
 
     With ``writer`` the write is queued on its background thread (``values`` must then stay
     unchanged until the writer is closed). ``predictor=1`` suits rasters of a few distinct
@@ -501,8 +499,6 @@ def write_layer(
         "name": name,
         "units": units,
         "predictor": predictor,
-        "in_place": in_place,
-        "nan_filled": nan_filled,
         "cog": False,  # tiled ZSTD GeoTIFFs, as InVEST writes tiled GeoTIFFs
     }
     if writer is None:

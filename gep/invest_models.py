@@ -159,12 +159,6 @@ def _class_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if np.issubdtype(dtype, np.integer) else np.dtype(np.int64)
 
 
-def _value_dtype(dtype: np.dtype) -> np.dtype:
-    """Type of a continuous raster in memory (:func:`gep.fastio.read_band`'s rule)."""
-    wide = dtype.itemsize > 4 or (np.issubdtype(dtype, np.integer) and dtype.itemsize > 2)
-    return np.dtype(np.float64 if wide else np.float32)
-
-
 def _warm_carbon(dtypes: list[np.dtype]) -> None:
     """Load the carbon pass for these land-cover types from numba's cache (tiny arrays)."""
     bas, alt = (np.zeros((1, 1), _class_dtype(d)) for d in (dtypes[0], dtypes[-1]))
@@ -178,9 +172,8 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
 
     Block after block of :data:`gep.fastio.TILE` rows, one fused pass
     (:func:`gep.kernels.carbon.storage_change_npv`) computes the four rasters and their totals
-    into one reused buffer, and :class:`gep.fastio.RowBlockWriter` hands the block to GDAL,
-    which compresses completed tiles while the next block is computed: no output raster is
-    ever whole in memory. The rasters hold one value per class (pair), so they are written
+    into one reused buffer, and :class:`gep.fastio.RowBlockWriter` has GDAL compress and write
+    each completed row of tiles: no output raster is ever whole in memory. The rasters hold one value per class (pair), so they are written
     without a predictor (3× smaller and faster than the floating-point predictor).
     """
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
@@ -462,18 +455,15 @@ def _demand_tables(
 def _warm_awy(dtypes: list[np.dtype]) -> None:
     """Load the water-yield kernels for these raster types from numba's cache (tiny arrays)."""
     classes = np.zeros((2, 2), _class_dtype(dtypes[0]))
-    ctype = np.result_type(*(_value_dtype(d) for d in dtypes[1:]), np.float32)
+    ctype = np.result_type(*(fastio.value_dtype(d) for d in dtypes[1:]), np.float32)
     c = np.ones((2, 2), ctype)
     water_kernels.annual_water_yield_by_class(
         classes, np.ones((3, 1), ctype), 0, None, c, c, c, c, 5.0
     )
-    area = np.ones((2, 1))
-    whole = np.broadcast_to(np.ones((1, 1), dtype=bool), (2, 2))
-    water_kernels.watershed_sums(c, c, c, None, whole, area)  # the whole-area sums
+    reductions.nan_sum(c)  # the whole-area volume
     v = np.ones((3, 3), ctype)[:2, :2]  # watershed windows are views
-    water_kernels.watershed_sums(v, v, v, None, np.ones((2, 2), dtype=bool), area)
-    if ctype == np.float32:
-        fastio.write_kernels_warm()
+    water_kernels.watershed_sums(v, v, v, None, np.ones((2, 2), dtype=bool), np.ones((2, 1)))
+    fastio.fill_nan(c, 0.0)
 
 
 def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
@@ -484,9 +474,9 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
     the precision of the climate rasters (float32 for InVEST's float32 inputs), one fused
     kernel. It runs block after block of :data:`gep.fastio.TILE` rows into one reused buffer;
     each block's watershed sums are added up, and its three rasters (InVEST's ``fractp``,
-    ``aet``, ``wyield``) are handed to :class:`gep.fastio.RowBlockWriter`, which compresses
-    completed tiles while the next block is computed: no output raster is ever whole in
-    memory. Volumes (m³ = mm × m² × 0.001) are summed from the depths.
+    ``aet``, ``wyield``) go to :class:`gep.fastio.RowBlockWriter`, which compresses and writes
+    each completed row of tiles: no output raster is ever whole in memory. Volumes
+    (m³ = mm × m² × 0.001) are summed from the depths.
     """
     from gep.kernels import lookup
 
@@ -505,10 +495,9 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
         label: _shed_masks(gdf, id_field, inputs.frame)
         for label, (gdf, id_field) in inputs.sheds.items()
     }
-    everywhere = np.ones((1, 1), dtype=bool)
     rows, cols = climate["precipitation"].shape
     buffer = np.empty(3 * min(rows, fastio.TILE) * cols, dtype=dtype)
-    totals: dict[str, float] = {}
+    depth_sum_mm = 0.0  # Σ yield over valid pixels
     inputs.progress("computing water yield")
     names = list(AWY_OUTPUTS)
     with fastio.RowBlockWriter(
@@ -535,16 +524,16 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
                 out=buffer,
             )
             block = {"wyield": depth, "aet": aet}
-            whole = np.broadcast_to(everywhere, depth.shape)
-            s = water_kernels.watershed_sums(depth, depth, depth, None, whole, area[r0:r1])
-            totals["wyield_m3"] = totals.get("wyield_m3", 0.0) + s["wyield_m3"]
+            depth_sum_mm += reductions.nan_sum(depth)
             for features in sheds.values():
                 for feature in features:
                     feature.add(r0, block, climate["precipitation"], demand, area)
             for values in (fraction, aet, depth):
                 fastio.fill_nan(values, fastio.FLOAT_NODATA)
             writer.write(r0, [fraction, aet, depth])
-    summary = _awy_summary(inputs, totals["wyield_m3"], sheds)
+    # mm × m² × 0.001 m mm-1 = m³: the grid is projected (raster_grid), one cell area
+    volume_m3 = depth_sum_mm * inputs.frame.pixel_area_m2 * units.MM_TO_M
+    summary = _awy_summary(inputs, volume_m3, sheds)
     summary["notes"] = AWY_NOTES
     return summary
 

@@ -98,35 +98,6 @@ def masked_sum_count(values: np.ndarray, mask: np.ndarray) -> tuple[float, int]:
     return float(s), int(n)
 
 
-@numba.njit(nogil=True, cache=True)
-def _sum_count_not_close(flat, target, tol):  # pragma: no cover - numba
-    s = 0.0
-    n = 0
-    for i in range(flat.size):
-        v = flat[i]
-        if abs(v - target) <= tol:
-            n += 1
-        elif v == v:
-            s += v
-    return s, n
-
-
-def sum_excluding_close(values: np.ndarray, target: float, tol: float) -> tuple[float, int]:
-    """Sum of the values away from ``target`` and the count of those close to it, one pass.
-
-    Sums (float64) the non-NaN values with ``|v − target| > tol`` and counts those with
-    ``|v − target| <= tol`` (computed in the values' precision, as ``numpy.isclose``).
-
-    Examples
-    --------
-    >>> sum_excluding_close(np.array([-1.0, 2.0, np.nan, -1.000001]), -1.0, 1e-5)
-    (2.0, 2)
-    """
-    flat = np.ascontiguousarray(values).reshape(-1)
-    s, n = _sum_count_not_close(flat, flat.dtype.type(target), flat.dtype.type(tol))
-    return float(s), int(n)
-
-
 #: Row chunks of :func:`zone_sums` (fixed, so that the result does not depend on the threads).
 _ZONE_CHUNKS = 64
 

@@ -79,24 +79,16 @@ def test_background_writer_reraises(tmp_path: Path) -> None:
         )
 
 
-def test_nan_filled_values_are_written_as_they_are(tmp_path: Path) -> None:
-    """An array that already holds the nodata value is written without a NaN pass."""
-    nd = fastio.FLOAT_NODATA
-    values = np.array([[1.0, nd], [2.5, 4.0]], dtype=np.float32)
+def test_tiled_geotiff_layout(tmp_path: Path) -> None:
+    """``cog=False`` writes a 512² tiled ZSTD GeoTIFF in one pass (the InVEST runners' files)."""
+    values = np.array([[1.0, np.nan], [2.5, 4.0]], dtype=np.float32)
     path = fastio.write_band(
-        tmp_path / "f.tif",
-        values,
-        crs=CRS,
-        transform=TRANSFORM,
-        name="f",
-        units="1",
-        nan_filled=True,
-        cog=False,
+        tmp_path / "f.tif", values, crs=CRS, transform=TRANSFORM, name="f", units="1", cog=False
     )
-    band = fastio.read_band(path, name="f")
-    np.testing.assert_array_equal(band.values, [[1.0, np.nan], [2.5, 4.0]])
+    np.testing.assert_array_equal(fastio.read_band(path, name="f").values, values)
     with rasterio.open(path) as src:
         assert src.profile["tiled"] and src.profile["blockxsize"] == 512
+        assert src.profile["compress"].lower() == "zstd"
 
 
 def test_row_block_writer_round_trip_and_atomicity(tmp_path: Path) -> None:
