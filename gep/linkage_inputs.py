@@ -9,7 +9,13 @@ writes them into ``<output>/linkage_inputs/`` from:
   eco_damaging_industry_pct``) → long ``indicators`` and ``base_factors``;
 * the catalog tables ``water_sections`` and ``water_quality_monthly`` → the two-way water
   tables, and each district's water-quality indicator: the share of section-months whose
-  outflow meets the target class (GB 3838-2002 limits, worst pollutant).
+  outflow meets the target class (GB 3838-2002 limits, worst pollutant);
+* the catalog table ``cropland_base`` (official cropland per unit from 三调 and the annual land
+  change survey: ``unit_id, year, cropland_area_mu, survey``), when the catalog has one: the
+  cropland programme pays it and falls back to the land-cover cropland, reported as such,
+  where it is missing;
+* the catalog's DEM and unit polygons → ``area_shares``, each unit's share inside the area of a
+  spatial eligibility rule (e.g. the mountain area of §(九)), when the policy declares one.
 
 It then writes a concrete policy file beside them, copied from the run's policy template with
 ``inputs:`` filled in.
@@ -26,7 +32,7 @@ import yaml
 
 from data_catalog.catalog import Catalog
 from data_catalog.errors import InputError
-from gep.exports import atomic_write
+from gep.io.atomic import atomic_write
 
 # GB 3838-2002 class limits for rivers (mg/L), classes I..V
 CLASS_LIMITS = {
@@ -43,6 +49,7 @@ PREPARED_TABLES = (
     "water_sections",
     "water_monthly",
     "cropland_areas",
+    "area_shares",
 )
 
 INDICATOR_UNITS = {
@@ -133,6 +140,113 @@ def base_factor_table(units: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
+def inside_area(
+    elevation: np.ndarray,
+    cell_size_m: tuple[float, float],
+    *,
+    elevation_min_m: float | None,
+    slope_min_deg: float | None,
+) -> np.ndarray:
+    """Cells inside a declared area by DEM thresholds: 1.0 inside, 0.0 outside, NaN no data.
+
+    A cell is inside when its elevation is at least ``elevation_min_m`` *or* its slope (central
+    differences, :func:`numpy.gradient`) is at least ``slope_min_deg``; a threshold left out
+    does not count.
+
+    Parameters
+    ----------
+    elevation : numpy.ndarray
+        2-D elevation (m), NaN for no data.
+    cell_size_m : tuple of float
+        Cell height and width (m).
+    elevation_min_m, slope_min_deg : float or None
+        Thresholds (at least one).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float mask.
+
+    Examples
+    --------
+    >>> dem = np.array([[50.0, 150.0], [np.nan, 90.0]])
+    >>> inside_area(dem, (30.0, 30.0), elevation_min_m=100.0, slope_min_deg=None).tolist()
+    [[0.0, 1.0], [nan, 0.0]]
+    """
+    if elevation_min_m is None and slope_min_deg is None:
+        raise InputError(
+            "linkage eligibility area: give elevation_min_m and/or slope_min_deg to compute "
+            "each unit's share inside the area from the DEM"
+        )
+    inside = np.zeros(elevation.shape, dtype=bool)
+    if elevation_min_m is not None:
+        inside |= elevation >= elevation_min_m
+    if slope_min_deg is not None:
+        dy, dx = np.gradient(elevation, *cell_size_m)
+        slope = np.degrees(np.arctan(np.hypot(dx, dy)))
+        inside |= np.nan_to_num(slope, nan=0.0) >= slope_min_deg
+    return np.where(np.isnan(elevation), np.nan, inside.astype(float))
+
+
+def area_share_table(cat: Catalog, area: dict[str, object]) -> pd.DataFrame:
+    """Each district's and township's share inside a declared area, from the catalog's DEM.
+
+    The hand-over of a spatial eligibility rule (``districts.eligibility.area`` of the linkage
+    policy): linkage never reads rasters or polygons, so the share is computed here, per unit
+    polygon of every district and township layer of the catalog, as the fraction of the unit's
+    cells (burnt at pixel centres, :mod:`gep.zones`) with DEM data that lie inside the area
+    (:func:`inside_area`).
+
+    Parameters
+    ----------
+    cat : Catalog
+        The catalog (an ``elevation`` raster; vector layers with a ``level``).
+    area : dict
+        The area rule: ``area_id``, ``elevation_min_m`` and/or ``slope_min_deg``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id, area_id, share, source`` (the ``area_shares`` table of linkage).
+    """
+    from gep.zones import zonal_sum_centres, zone_raster
+
+    grid = cat.reference_grid()
+    dem_id = cat.find(variable="elevation")
+    elevation = np.asarray(cat.raster(dem_id).values, dtype=float)
+    low, slope = area.get("elevation_min_m"), area.get("slope_min_deg")
+    size = (abs(grid.transform.e), abs(grid.transform.a))
+    mask = inside_area(
+        elevation,
+        size,
+        elevation_min_m=None if low is None else float(str(low)),
+        slope_min_deg=None if slope is None else float(str(slope)),
+    )
+    frames = []
+    for entry_id, entry in sorted(cat.entries.items()):
+        if entry.kind != "vector" or entry.level not in ("district", "township"):
+            continue
+        zones = zone_raster(cat.vector(entry_id), grid, id_field=entry.id_field or "unit_id")
+        inside = zonal_sum_centres(zones, mask)
+        cells = zonal_sum_centres(zones, np.where(np.isnan(mask), np.nan, 1.0))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit_id": inside["unit_id"].astype(str),
+                    "share": (inside["sum"] / cells["sum"]).fillna(0.0).clip(0.0, 1.0),
+                }
+            )
+        )
+    rule = f"elevation >= {low} m" if low is not None else ""
+    rule += (" or " if rule and slope is not None else "") + (
+        f"slope >= {slope} deg" if slope is not None else ""
+    )
+    out = pd.concat(frames, ignore_index=True).drop_duplicates("unit_id")
+    out.insert(1, "area_id", str(area["area_id"]))
+    out["source"] = f"gep.linkage_inputs: share of cells with {rule} ({dem_id}, {grid.shape})"
+    return out
+
+
 def _to_csv(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, index=False, encoding="utf-8")
 
@@ -147,7 +261,7 @@ def prepare_linkage(
 ) -> Path:
     """Write the linkage inputs and a concrete policy file into ``folder``; return its path.
 
-    ``cropland`` is the per-unit cropland table of :func:`gep.occupation.cropland_areas`
+    ``cropland`` is the per-unit cropland table of :func:`gep.cropland.cropland_areas`
     (needed when the policy has a cropland programme).
     """
     policy = yaml.safe_load(template.read_text(encoding="utf-8"))
@@ -169,9 +283,14 @@ def prepare_linkage(
         "water_sections": sections,
         "water_monthly": monthly,
     }
+    area = ((policy.get("districts") or {}).get("eligibility") or {}).get("area")
+    if area:
+        tables["area_shares"] = area_share_table(cat, area)
     if cropland is not None and policy.get("cropland"):
         level = policy["cropland"].get("level", "township")
         tables["cropland_areas"] = cropland[cropland["level"] == level]
+        if "cropland_base" in cat.entries:  # official base (三调 / annual change survey)
+            tables["cropland_base"] = cat.table("cropland_base")
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         atomic_write(

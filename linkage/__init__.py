@@ -7,7 +7,8 @@ upstream–downstream agreements, the forest standard and a de-duplication ledge
 
 Imports nothing geospatial and nothing from ``gep`` or ``data_catalog``.
 
-Entry point: :func:`linkage.run.run_link` (``gep link CONFIG``).
+Entry points: :func:`linkage.run.compute_link` (an in-memory configuration and tables) and
+:func:`linkage.run.run_link` (``gep link CONFIG``: read, compute, write).
 """
 
 from linkage.errors import (
@@ -17,7 +18,8 @@ from linkage.errors import (
     LinkageError,
     Problem,
 )
-from linkage.run import LinkResult, compute_link, run_link, summary_rows
+from linkage.result import LinkResult
+from linkage.run import compute_link, read_link, run_link, summary_rows
 
 __all__ = [
     "ConfigError",
@@ -27,6 +29,7 @@ __all__ = [
     "LinkageError",
     "Problem",
     "compute_link",
+    "read_link",
     "run_link",
     "summary_rows",
 ]

@@ -7,11 +7,16 @@ officer can recompute an allocation line by hand from the exported coefficients:
 2. each tilt in turn (``level``, ``improvement``, ``gep``): the change in the unit's share of
    ``B`` when the tilt is multiplied into the weights, ``B (F T_1..T_k)_u / sum(F T_1..T_k)``
    minus the share without ``T_k``;
-3. reverse linkage (``reverse_linkage``): deduction ``-r_u a_u`` from the share
-   ``a_u = B W_u / sum W``; then the deducted pool ``D = sum r_j a_j`` shared in proportion to
-   the amounts left, ``D (1 - r_u) a_u / sum (1 - r_j) a_j`` (this equals ``B W'_u / sum W'``);
+3. reverse linkage (``reverse_linkage``, §(十九) 逆向关联): deduction ``-r_u a_u`` from the
+   share ``a_u = B W_u / sum W``; then the deducted pool ``D = sum r_j a_j`` shared among the
+   units *of the same group taking part* (the eligible districts; the eligible townships of
+   one district) in proportion to the amounts left, ``D (1 - r_u) a_u / sum (1 - r_j) a_j``
+   (this equals ``B W'_u / sum W'``); units not taking part get none of it;
 4. floors and caps (``bounds``): clamped quota minus the share of step 3;
 5. rounding to whole fen (``<stage>.rounding``).
+
+With an eligibility rule (``districts.eligibility``, §(九)) a line comes first: why the unit
+takes part, with its share inside the declared area as coefficient; it contributes nothing.
 
 Each contribution is rounded to 0.0001 CNY (0.01 fen) and the rounding line closes the sum
 exactly in decimal arithmetic.
@@ -27,6 +32,7 @@ import pandas as pd
 
 from linkage.allocation import FenAllocation
 from linkage.config import StageConfig
+from linkage.eligibility import Eligibility
 
 __all__ = ["AUDIT_COLUMNS", "group_audit_lines"]
 
@@ -103,11 +109,35 @@ def _reverse_steps(stage: StageConfig, coefs: pd.DataFrame, budget_cny: float) -
         ),
         _Step(
             rule.id,
-            f"redistribution of the deducted pool ({pool:.2f} CNY)",
+            f"redistribution of the deducted pool ({pool:.2f} CNY) among the {len(kept)} "
+            "units of this group taking part, in proportion to the amounts they keep "
+            "(§(十九); units not taking part get none)",
             pool_share,
             after - kept,
         ),
     ]
+
+
+def _eligibility_step(eligibility: Eligibility | None, units: pd.Index) -> list[_Step]:
+    """Step 0 of a participant: why it takes part (contributes nothing)."""
+    if eligibility is None:
+        return []
+    rule = eligibility.rule
+    table = eligibility.table.set_index("unit_id").reindex(units)
+    text = pd.Series(
+        [
+            f"takes part ({rule.article}): {basis}"
+            + (
+                f"; base factors of its eligible townships {eligibility.partial[u]} summed"
+                if u in eligibility.partial
+                else ""
+            )
+            for u, basis in zip(units, table["basis"], strict=True)
+        ],
+        index=units,
+    )
+    share = table["area_share"].astype(float)
+    return [_Step(rule.id, text, share, 0.0 * share.fillna(0.0))]
 
 
 def group_audit_lines(
@@ -117,6 +147,7 @@ def group_audit_lines(
     coefs: pd.DataFrame,
     allocation: FenAllocation,
     budget_fen: int,
+    eligibility: Eligibility | None = None,
 ) -> pd.DataFrame:
     """Audit lines of every unit of one allocation group.
 
@@ -134,6 +165,9 @@ def group_audit_lines(
         Output of :func:`linkage.allocation.allocate_fen` for the same units.
     budget_fen : int
         The group's budget in fen.
+    eligibility : Eligibility, optional
+        Outcome of the eligibility rule: a first line per unit states why it takes part
+        (coefficient: its share inside the declared area; contribution 0).
 
     Returns
     -------
@@ -143,7 +177,11 @@ def group_audit_lines(
     budget_cny = budget_fen / 100.0
     table = allocation.table
     coefs = coefs.loc[table.index]
-    steps = _tilt_steps(stage, coefs, budget_cny) + _reverse_steps(stage, coefs, budget_cny)
+    steps = (
+        _eligibility_step(eligibility, table.index)
+        + _tilt_steps(stage, coefs, budget_cny)
+        + _reverse_steps(stage, coefs, budget_cny)
+    )
     proportional = _share(budget_cny, coefs["effective_weight"])
     bounded = table["bounded_fen"] / 100.0
     if stage.bounds is not None:

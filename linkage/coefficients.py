@@ -22,8 +22,15 @@ import numpy as np
 import pandas as pd
 
 from linkage.config import BASE_FACTORS, StageConfig
+from linkage.errors import LinkageError
 
-__all__ = ["COEFFICIENT_COLUMNS", "base_factor", "stage_coefficients"]
+__all__ = [
+    "COEFFICIENT_COLUMNS",
+    "base_factor",
+    "check_tilt_ranges",
+    "stage_coefficients",
+    "tilt_ranges",
+]
 
 COEFFICIENT_COLUMNS = (
     "base_factor",
@@ -118,7 +125,60 @@ def stage_coefficients(
     out["deduction_share"] = (
         reverse.max_deduction_share * (1.0 - scores["reverse_score"]) if reverse else 0.0 * ones
     )
+    check_tilt_ranges(stage, out)
     tilts = out[["level_tilt", "improvement_tilt", "gep_tilt"]].clip(lower=0.0)
     out["weight"] = out["base_factor"] * tilts.prod(axis=1)
     out["effective_weight"] = out["weight"] * (1.0 - out["deduction_share"])
     return out.astype(np.float64)
+
+
+#: Slack on the documented ranges for the rounding of weights and scores.
+_RANGE_SLACK = 1e-9
+
+
+def tilt_ranges(stage: StageConfig) -> dict[str, tuple[float, float]]:
+    """The documented range of each configured tilt, from scores in [0, 1].
+
+    Level ``[1 - beta L_ref, 1 + beta (1 - L_ref)]``; improvement ``[1 - beta V, 1 + beta V]``
+    with ``V`` the sum of its weights (1 once normalised); GEP ``[1, 1 + beta G]``.
+
+    Examples
+    --------
+    >>> from linkage.config import BaseFactorRule, LevelRule, StageConfig
+    >>> stage = StageConfig(id="s", base_factors=BaseFactorRule(id="f", weights_sum=1,
+    ...     weights={"area_km2": 1}), level=LevelRule(id="l", beta=0.6, reference_score=0.5,
+    ...     weights_sum=100, weights={"a": 40, "b": 60}))
+    >>> tilt_ranges(stage)
+    {'level_tilt': (0.7, 1.3)}
+    """
+    ranges = {}
+    if stage.level is not None:
+        beta, ref = stage.level.beta, stage.level.reference_score
+        ranges["level_tilt"] = (1.0 - beta * ref, 1.0 + beta * (1.0 - ref))
+    if stage.improvement is not None:
+        span = stage.improvement.beta * sum(stage.improvement.weights.values())
+        ranges["improvement_tilt"] = (1.0 - span, 1.0 + span)
+    if stage.gep is not None:
+        ranges["gep_tilt"] = (1.0, 1.0 + stage.gep.beta * sum(stage.gep.weights.values()))
+    return ranges
+
+
+def check_tilt_ranges(stage: StageConfig, coefficients: pd.DataFrame) -> None:
+    """Refuse tilts outside their documented range (never clip them silently).
+
+    Raises
+    ------
+    LinkageError
+        Naming the stage, the tilt, the units and the range.
+    """
+    for column, (low, high) in tilt_ranges(stage).items():
+        values = coefficients[column]
+        slack = _RANGE_SLACK * max(1.0, abs(high))
+        outside = values[(values < low - slack) | (values > high + slack)]
+        if not outside.empty:
+            shown = ", ".join(f"{u}: {v:.6g}" for u, v in outside.head(5).items())
+            raise LinkageError(
+                f"[{stage.id}] {column} outside its documented range [{low:.6g}, {high:.6g}] "
+                f"for {len(outside)} unit(s) ({shown}); check that the rule's weights add up "
+                "to weights_sum and that its indicator scores lie in [0, 1]"
+            )

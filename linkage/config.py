@@ -13,15 +13,69 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
+from linkage.config_base import (
+    Rule,
+    _Model,
+    normalise_declared_weights,
+)
+from linkage.config_programmes import (
+    AgreementPeriod,
+    AgreementSection,
+    AmountRule,
+    AreaShareRule,
+    BehaviourRule,
+    CoFunder,
+    EcoFlowRule,
+    EcologicalFlowRule,
+    EligibilityRule,
+    ForestConfig,
+    ForestFactor,
+    ForestStandardRule,
+    HorizontalAgreement,
+    ImprovementPayRule,
+    NitrogenRule,
+    QualityFloorRule,
+    QuantityRule,
+    SewageTaskRule,
+    WaterRuleSet,
+    WaterTwoWay,
+    YearOnYearRule,
+    YearOnYearTestRule,
+)
 from linkage.errors import ConfigError, Problem
 
 __all__ = [
     "BASE_FACTORS",
     "INDICATOR_KINDS",
     "LinkConfig",
+    "Rule",
     "load_config",
+    "problems_from",
+    # defined in linkage.config_programmes, re-exported
+    "AmountRule",
+    "YearOnYearTestRule",
+    "EcoFlowRule",
+    "CoFunder",
+    "BehaviourRule",
+    "AgreementSection",
+    "AgreementPeriod",
+    "AreaShareRule",
+    "EcologicalFlowRule",
+    "EligibilityRule",
+    "ForestConfig",
+    "ForestFactor",
+    "ForestStandardRule",
+    "HorizontalAgreement",
+    "ImprovementPayRule",
+    "NitrogenRule",
+    "QualityFloorRule",
+    "QuantityRule",
+    "SewageTaskRule",
+    "WaterRuleSet",
+    "WaterTwoWay",
+    "YearOnYearRule",
 ]
 
 #: Indicator kinds the policy names (Beijing 2022 implementation opinions §(九), §(十九)).
@@ -49,21 +103,14 @@ BASE_FACTORS: dict[str, str] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Rule(_Model):
-    """A rule: anything with an id that appears in the audit trail."""
-
-    id: str = Field(min_length=1)
-
-
 class WeightedRule(Rule):
-    """A rule with named weights and their declared sum."""
+    """A rule with named weights and their declared sum (weights are stored divided by it)."""
 
     weights_sum: float
     weights: dict[str, float]
+    declared_weights_sum: float | None = None
+
+    _normalise = model_validator(mode="before")(normalise_declared_weights)
 
 
 class MinMax(_Model):
@@ -173,6 +220,7 @@ class DistrictStage(StageConfig):
 
     budget: BudgetRule
     units: list[str] | None = None
+    eligibility: EligibilityRule | None = None
 
 
 class TownshipStage(StageConfig):
@@ -194,104 +242,31 @@ class Policy(_Model):
 class Inputs(_Model):
     """Input tables (paths relative to the configuration file)."""
 
-    accounts: Path
-    base_factors: Path
+    accounts: Path | None = None
+    base_factors: Path | None = None
     indicators: Path | None = None
     previous_allocation: Path | None = None
     water_sections: Path | None = None
     water_monthly: Path | None = None
+    water_flow: Path | None = None
+    sewage_tasks: Path | None = None
     horizontal_observations: Path | None = None
+    horizontal_scores: Path | None = None
     forest_areas: Path | None = None
+    forest_factors: Path | None = None
     ledger_claims: Path | None = None
     cropland_areas: Path | None = None
+    cropland_base: Path | None = None
     transfer_inputs: Path | None = None
     designations: Path | None = None
     performance_scores: Path | None = None
+    area_shares: Path | None = None
 
 
 class GepIndicatorRule(Rule):
     """Which services of the accounts count towards the GEP indicators (all if not given)."""
 
     services: list[str] | None = None
-
-
-class AmountRule(Rule):
-    """A money amount per occurrence; ``None`` means the sourced default."""
-
-    amount_cny: Decimal | None = None
-
-
-class ImprovementPayRule(Rule):
-    """Two-way rule: payment per class better than target (a policy input, no default)."""
-
-    amount_per_class_cny: Decimal
-    payer: Literal["downstream", "municipal"]
-    require_no_worse_than_inflow: bool
-
-
-class WaterTwoWay(Rule):
-    """Two-way water compensation between districts per monitoring section and month."""
-
-    deterioration: AmountRule
-    no_worse_than_inflow: AmountRule
-    worse_than_class_v: AmountRule | None = None
-    improvement: ImprovementPayRule | None = None
-    pollutants: list[str] | None = None
-    months: list[int] = Field(default_factory=lambda: list(range(1, 13)))
-
-
-class QuantityRule(Rule):
-    """Horizontal: reward per m3 of inflow above the multi-year mean."""
-
-    mean_inflow_m3: float
-    reward_cny_per_m3: Decimal
-
-
-class NitrogenRule(Rule):
-    """Horizontal: reward per percentage point of total-nitrogen reduction below a baseline."""
-
-    baseline_tn_mg_per_l: float
-    reward_cny_per_percent: Decimal
-    mean: Literal["flow_weighted", "arithmetic"]
-
-
-class QualityFloorRule(Rule):
-    """Horizontal: deduction for each month the section misses its class."""
-
-    target_class: int
-    deduction_cny_per_month: Decimal
-
-
-class HorizontalAgreement(Rule):
-    """Upstream–downstream agreement (template after Miyun–Chaobai, Guanting–Yongding)."""
-
-    name: str
-    upstream_party: str
-    downstream_party: str
-    quantity: QuantityRule | None = None
-    nitrogen: NitrogenRule | None = None
-    quality: QualityFloorRule | None = None
-    prepayment: AmountRule
-    floor_at_zero: bool
-
-
-class ForestStandardRule(Rule):
-    """Forest standard adjusted by the growth of forest service value and carbon sink."""
-
-    current_cny_per_mu_yr: Decimal | None = None
-    review_base_year: int
-    value_services: list[str]
-    carbon_service: str
-    weights_sum: float
-    weights: dict[Literal["service_value", "carbon_sink"], float]
-
-
-class ForestConfig(Rule):
-    """Forest ecological compensation paid per eligible mu."""
-
-    programme: str
-    benefit: str = "forest_ecological_benefit"
-    standard: ForestStandardRule
 
 
 class CroplandStandardRule(Rule):
@@ -402,9 +377,16 @@ class EvaluationConfig(Rule):
 
 
 class LedgerConfig(Rule):
-    """De-duplication ledger: one benefit on one area in one year is paid by one programme."""
+    """De-duplication ledger (§(七)): one benefit on one area in one year is paid once.
+
+    ``programme_priority``: the first programme claiming a benefit is paid in full. A later
+    programme listed in ``top_up`` pays the difference between its own amount and what the
+    programmes before it paid (Beijing tops up central payments to its own standard); any
+    other later programme is rejected.
+    """
 
     programme_priority: list[str]
+    top_up: list[str] = Field(default_factory=list)
 
 
 class LinkConfig(_Model):
@@ -412,7 +394,7 @@ class LinkConfig(_Model):
 
     schema_version: Literal[1]
     policy: Policy
-    inputs: Inputs
+    inputs: Inputs = Field(default_factory=Inputs)
     gep_indicators: GepIndicatorRule = GepIndicatorRule(id="gep_indicators")
     indicators: list[IndicatorSpec]
     districts: DistrictStage
@@ -449,7 +431,8 @@ def _rule_id_at(raw: Any, loc: tuple[int | str, ...]) -> str:
     return rule_id
 
 
-def _problems_from(error: ValidationError, raw: Any) -> list[Problem]:
+def problems_from(error: ValidationError, raw: Any) -> list[Problem]:
+    """One problem per pydantic error, tagged with the id of the innermost rule."""
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
@@ -494,7 +477,7 @@ def load_config(path: Path) -> LinkConfig:
     try:
         config = LinkConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_problems_from(exc, raw)) from None
+        raise ConfigError(problems_from(exc, raw)) from None
     base = path.resolve().parent
     resolved = {
         name: (base / value if value is not None and not value.is_absolute() else value)

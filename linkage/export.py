@@ -13,15 +13,15 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from linkage.config import LinkConfig
 from linkage.defaults import sourced
-
-if TYPE_CHECKING:
-    from linkage.run import LinkResult
+from linkage.finance import fund_allocation_table
+from linkage.reproducible import stabilise_xlsx
+from linkage.result import LinkResult
 
 __all__ = ["ALLOCATION_COLUMNS", "allocation_json", "allocation_schema", "write_outputs"]
 
@@ -142,6 +142,7 @@ def allocation_json(result: LinkResult) -> dict[str, Any]:
         "amount_units": "*_fen: integer fen (1 CNY = 100 fen); *_cny: CNY",
         "units": units,
         "programmes": {name: _records(frame) for name, frame in result.programmes.items()},
+        "fund_allocation": _records(fund_allocation_table(result)),
         "defaults_used": used_defaults(config),
         "generated_by": {"package": "gep (linkage)", "version": _version()},
     }
@@ -230,28 +231,34 @@ def allocation_schema() -> dict[str, Any]:
     }
 
 
-def _rules_sheet(config: LinkConfig) -> pd.DataFrame:
+def _rules_sheet(config: LinkConfig, out_dir: Path) -> pd.DataFrame:
+    """Every setting of the policy; input files relative to the output folder (reproducible)."""
     flat = pd.json_normalize(json.loads(config.model_dump_json()), sep=".")
-    rows = [
-        (key, json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value)
-        for key, value in flat.iloc[0].items()
-    ]
+    rows = []
+    for key, value in flat.iloc[0].items():
+        if isinstance(value, list | dict):
+            value = json.dumps(value, ensure_ascii=False)
+        elif str(key).startswith("inputs.") and isinstance(value, str) and os.path.isabs(value):
+            value = Path(os.path.relpath(value, out_dir.resolve())).as_posix()
+        rows.append((key, value))
     return pd.DataFrame(rows, columns=["setting", "value"]).astype({"value": str})
 
 
-def _write_xlsx(result: LinkResult, path: Path) -> None:
+def _write_xlsx(result: LinkResult, path: Path, out_dir: Path) -> None:
     sheets = {
         "inputs": result.inputs,
         "scores": result.scores,
         "rule lines": result.audit,
         "result": allocation_table(result),
-        "rules": _rules_sheet(result.config),
+        "rules": _rules_sheet(result.config, out_dir),
         "defaults used": pd.DataFrame(used_defaults(result.config)),
+        "资金分配表": fund_allocation_table(result),
         **{name.replace("_", " "): frame for name, frame in result.programmes.items()},
     }
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
+    stabilise_xlsx(path)
 
 
 def _write_json(document: dict[str, Any], path: Path) -> None:
@@ -276,7 +283,7 @@ def write_outputs(result: LinkResult, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     writers: dict[str, tuple[str, Callable[[Path], None]]] = {
         "csv": ("allocation.csv", lambda p: allocation_table(result).to_csv(p, index=False)),
-        "xlsx": ("allocation.xlsx", lambda p: _write_xlsx(result, p)),
+        "xlsx": ("allocation.xlsx", lambda p: _write_xlsx(result, p, out_dir)),
         "json": ("allocation.json", lambda p: _write_json(allocation_json(result), p)),
         "schema": ("allocation.schema.json", lambda p: _write_json(allocation_schema(), p)),
     }

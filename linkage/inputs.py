@@ -7,6 +7,7 @@ the data, before anything is computed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -15,12 +16,21 @@ from math import ceil, floor
 import pandas as pd
 
 from linkage.config import INDICATOR_KINDS, IndicatorSpec, LinkConfig, StageConfig
+from linkage.eligibility import Eligibility, decide_eligibility
 from linkage.errors import InputTableError, Problem
 from linkage.indicators import gep_totals_cny, needed_indicators
-from linkage.tables import TABLES, read_table
+from linkage.reading import check_tables, read_tables
+from linkage.tables import TABLES
 from linkage.validate import fen_from_cny
 
-__all__ = ["LinkInputs", "Units", "bounds_fen", "load_inputs", "stage_units"]
+__all__ = [
+    "LinkInputs",
+    "Units",
+    "bounds_fen",
+    "check_inputs",
+    "load_inputs",
+    "stage_units",
+]
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,22 @@ class Units:
 
 @dataclass(frozen=True)
 class LinkInputs:
-    """The input tables (declared columns only) and the unit registry."""
+    """The input tables (declared columns only), the unit registry and who takes part.
+
+    ``units`` is the registry (every district of the accounts, or ``districts.units``), used
+    by the programmes; ``participants`` are the units of the district and township stages
+    after the eligibility rule (the registry without one); ``eligibility`` its outcome.
+    """
 
     tables: dict[str, pd.DataFrame]
     units: Units
+    participants: Units | None = None
+    eligibility: Eligibility | None = None
+
+    @property
+    def stage_units(self) -> Units:
+        """Units of the district and township stages."""
+        return self.participants if self.participants is not None else self.units
 
     def table(self, name: str) -> pd.DataFrame:
         """Return a table, or an empty frame with its declared columns if not given."""
@@ -50,31 +72,6 @@ class LinkInputs:
         if frame is None:
             return pd.DataFrame(columns=[c.name for c in TABLES[name].columns])
         return frame
-
-
-def _rule_for(config: LinkConfig, table: str) -> str:
-    owners = {
-        "accounts": config.gep_indicators.id,
-        "indicators": "indicators",
-        "base_factors": config.districts.base_factors.id,
-        "previous_allocation": config.districts.bounds.id if config.districts.bounds else "bounds",
-        "water_sections": config.water_two_way.id if config.water_two_way else "water",
-        "water_monthly": config.water_two_way.id if config.water_two_way else "water",
-        "horizontal_observations": "horizontal",
-        "forest_areas": config.forest.id if config.forest else "forest",
-        "ledger_claims": config.ledger.id if config.ledger else "ledger",
-        "cropland_areas": config.cropland.id if config.cropland else "cropland",
-        "transfer_inputs": config.transfer.id if config.transfer else "transfer",
-        "designations": _evaluation_id(config, "awards"),
-        "performance_scores": _evaluation_id(config, "performance"),
-    }
-    return owners[table]
-
-
-def _evaluation_id(config: LinkConfig, part: str) -> str:
-    evaluation = config.evaluation
-    rule = getattr(evaluation, part) if evaluation is not None else None
-    return str(rule.id) if rule is not None else part
 
 
 def stage_units(accounts: pd.DataFrame, config: LinkConfig) -> tuple[Units, list[Problem]]:
@@ -369,19 +366,6 @@ def _feasibility(config: LinkConfig, previous: pd.Series) -> list[Problem]:
     return []
 
 
-def _read_all(config: LinkConfig) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    tables: dict[str, pd.DataFrame] = {}
-    problems: list[Problem] = []
-    for name, path in config.inputs.model_dump().items():
-        if path is None:
-            continue
-        frame, found = read_table(path, TABLES[name], _rule_for(config, name))
-        problems += found
-        if not found:
-            tables[name] = frame
-    return tables, problems
-
-
 def load_inputs(config: LinkConfig) -> tuple[LinkInputs, dict[str, pd.Series]]:
     """Read every input table and check it against the configuration.
 
@@ -402,18 +386,58 @@ def load_inputs(config: LinkConfig) -> tuple[LinkInputs, dict[str, pd.Series]]:
     InputTableError
         With every problem found, each naming the table, column and rule id.
     """
-    tables, problems = _read_all(config)
+    raw, problems = read_tables(config)
+    inputs, previous = check_inputs(config, raw, problems)
+    return inputs, previous
+
+
+def check_inputs(
+    config: LinkConfig,
+    given: Mapping[str, pd.DataFrame],
+    problems: list[Problem] | None = None,
+) -> tuple[LinkInputs, dict[str, pd.Series]]:
+    """Check in-memory input tables against the configuration.
+
+    Parameters
+    ----------
+    config : LinkConfig
+        A configuration that passed :func:`linkage.validate.check_config`.
+    given : mapping of str to pandas.DataFrame
+        Table name (as in ``inputs:``) to table; declared columns are checked and converted.
+    problems : list of Problem, optional
+        Problems already found (e.g. files not read); reported with the rest.
+
+    Returns
+    -------
+    LinkInputs
+        Tables and unit registry.
+    dict of str to pandas.Series
+        Last year's amounts in fen per stage (``district``, ``township``), empty without bounds.
+
+    Raises
+    ------
+    InputTableError
+        With every problem found, each naming the table, column and rule id.
+    """
+    tables, found_here = check_tables(config, given)
+    problems = list(problems or []) + found_here
     if "accounts" not in tables or "base_factors" not in tables:
         raise InputTableError(problems)
     problems += _price_year_problems(config, tables["accounts"])
     units, found = stage_units(tables["accounts"], config)
     problems += found
+    eligibility, found = decide_eligibility(
+        config, units.districts, tables["accounts"], tables.get("area_shares")
+    )
+    problems += found
+    taking = _participants(config, units, eligibility)
+    problems += _partial_factor_problems(config, eligibility, tables["base_factors"])
     previous: dict[str, pd.Series] = {}
     stages: list[tuple[str, StageConfig, list[str]]] = [
-        ("district", config.districts, units.districts)
+        ("district", config.districts, taking.districts)
     ]
     if config.townships is not None:
-        stages.append(("township", config.townships, units.all_townships))
+        stages.append(("township", config.townships, taking.all_townships))
     for name, stage, members in stages:
         problems += _missing(
             stage.base_factors.id,
@@ -425,8 +449,36 @@ def load_inputs(config: LinkConfig) -> tuple[LinkInputs, dict[str, pd.Series]]:
         problems += _indicator_problems(config, stage, members, tables)
         previous[name], found = _previous(config, stage, members, tables.get("previous_allocation"))
         problems += found
-    if len(previous["district"]) == len(units.districts):  # complete: bounds can be summed
+    if len(previous["district"]) == len(taking.districts):  # complete: bounds can be summed
         problems += _feasibility(config, previous["district"])
     if problems:
         raise InputTableError(problems)
-    return LinkInputs(tables, units), previous
+    return LinkInputs(tables, units, taking, eligibility), previous
+
+
+def _participants(config: LinkConfig, units: Units, eligibility: Eligibility | None) -> Units:
+    """The registry restricted to the units the eligibility rule lets take part."""
+    if eligibility is None:
+        return units
+    townships = (
+        {d: eligibility.townships.get(d, []) for d in eligibility.districts}
+        if config.townships is not None
+        else {}
+    )
+    return Units(eligibility.districts, townships, units.names)
+
+
+def _partial_factor_problems(
+    config: LinkConfig, eligibility: Eligibility | None, factors: pd.DataFrame
+) -> list[Problem]:
+    """A district taking part in part needs the base factors of its eligible townships."""
+    if eligibility is None or not eligibility.partial:
+        return []
+    towns = sorted(t for group in eligibility.partial.values() for t in group)
+    return _missing(
+        eligibility.rule.id,
+        "base_factors.unit_id",
+        towns,
+        set(factors["unit_id"]),
+        "(townships whose base factors a district taking part in part sums)",
+    )

@@ -1,9 +1,15 @@
-"""De-duplication ledger: one benefit on one area in one year is paid by one programme only.
+"""De-duplication ledger: one benefit on one area in one year is paid once.
 
 The Beijing 2022 implementation opinions §(七) ask to avoid duplicate compensation across
-programmes (避免重复补偿). Claims are keyed by ``(unit_id, area_id, service, year)``; when
-several programmes claim the same key, the one listed first in ``programme_priority`` is paid
-and the others are rejected with the ledger's rule id and the winning programme named.
+programmes (避免重复补偿) and to allocate the funds of several sources together (统筹分配).
+Claims are keyed by ``(unit_id, area_id, service, year)``; when several programmes claim the
+same key, they are taken in the order of ``programme_priority``:
+
+- priority: the first is paid in full (``accepted``), the others are ``rejected`` with the
+  ledger's rule id and the first programme named;
+- top-up: a later programme listed in ``top_up`` pays ``max(0, own amount - paid before)``
+  (``topped_up``; ``rejected`` when nothing is left), so the unit receives the highest
+  standard once, e.g. Beijing's forest standard on top of the central payment.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ def deduplicate(claims: pd.DataFrame, ledger: LedgerConfig) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The claims with ``status`` (``accepted``/``rejected``), ``paid_by`` (the winning
-        programme), ``rule_id`` and ``paid_fen`` (0 when rejected), sorted by key.
+        The claims with ``status`` (``accepted``/``topped_up``/``rejected``), ``paid_by``
+        (the first programme), ``rule_id`` and ``paid_fen`` (0 when rejected; the difference
+        when topped up), sorted by key and priority.
 
     Examples
     --------
@@ -42,6 +49,12 @@ def deduplicate(claims: pd.DataFrame, ledger: LedgerConfig) -> pd.DataFrame:
     >>> ledger = LedgerConfig(id="LG", programme_priority=["national", "city"])
     >>> deduplicate(claims, ledger)[["programme", "status", "paid_fen"]].values.tolist()
     [['national', 'accepted', 500], ['city', 'rejected', 0]]
+
+    With the city topping up the national payment, it pays 700 - 500 = 200:
+
+    >>> ledger = LedgerConfig(id="LG", programme_priority=["national", "city"], top_up=["city"])
+    >>> deduplicate(claims, ledger)[["programme", "status", "paid_fen"]].values.tolist()
+    [['national', 'accepted', 500], ['city', 'topped_up', 200]]
     """
     rank = {programme: i for i, programme in enumerate(ledger.programme_priority)}
     out = claims.assign(_rank=claims["programme"].map(rank))
@@ -51,7 +64,28 @@ def deduplicate(claims: pd.DataFrame, ledger: LedgerConfig) -> pd.DataFrame:
     out["status"] = (out["programme"] == winner).map({True: "accepted", False: "rejected"})
     out["rule_id"] = ledger.id
     out["paid_fen"] = out["amount_fen"].where(out["status"] == "accepted", 0).astype("int64")
+    if ledger.top_up:
+        _top_up(out, set(ledger.top_up))
     return out.drop(columns="_rank")
+
+
+def _top_up(out: pd.DataFrame, top_up: set[str]) -> None:
+    """Later claims of ``top_up`` programmes pay the difference to what was paid before."""
+    keys = list(out[LEDGER_KEY].itertuples(index=False, name=None))
+    amounts = out["amount_fen"].astype("int64").tolist()
+    programmes = out["programme"].astype(str).tolist()
+    status = out["status"].tolist()
+    paid = out["paid_fen"].astype("int64").tolist()
+    before, key = 0, None
+    for i, row_key in enumerate(keys):
+        if row_key != key:
+            key, before = row_key, 0
+        if status[i] == "rejected" and programmes[i] in top_up:
+            paid[i] = max(0, amounts[i] - before)
+            status[i] = "topped_up" if paid[i] > 0 else "rejected"
+        before += paid[i]
+    out["status"] = status
+    out["paid_fen"] = pd.array(paid, dtype="int64")
 
 
 def settle_claims(claims: pd.DataFrame, ledger: LedgerConfig | None) -> pd.DataFrame:

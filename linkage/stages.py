@@ -15,6 +15,7 @@ from linkage.allocation import allocate_fen
 from linkage.audit import group_audit_lines
 from linkage.coefficients import stage_coefficients
 from linkage.config import LinkConfig, StageConfig
+from linkage.eligibility import eligible_factors
 from linkage.errors import LinkageError
 from linkage.indicators import gep_totals_cny, indicator_values, needed_indicators
 from linkage.inputs import LinkInputs, bounds_fen
@@ -144,7 +145,9 @@ def run_stage(
     """
     members = sorted(u for _, units in groups.values() for u in units)
     scores = score_stage(config, stage, members, inputs)
-    factors = inputs.table("base_factors").set_index("unit_id")
+    factors = eligible_factors(
+        inputs.table("base_factors").set_index("unit_id"), inputs.eligibility
+    )
     frames, audits = [], []
     for group_id, (budget_fen, units) in sorted(groups.items()):
         units = sorted(units)
@@ -170,7 +173,9 @@ def run_stage(
             )
         table["coefficient"] = table["amount_fen"] / budget_fen if budget_fen else 0.0
         frames.append(table)
-        audits.append(group_audit_lines(name, group_id, stage, coefs, result, budget_fen))
+        audits.append(
+            group_audit_lines(name, group_id, stage, coefs, result, budget_fen, inputs.eligibility)
+        )
     allocation = pd.concat(frames)
     allocation["amount_cny"] = allocation["amount_fen"] / 100.0
     allocation.insert(0, "stage", name)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from linkage.errors import Problem
 
-__all__ = ["TABLES", "Column", "TableSpec", "read_table"]
+__all__ = ["TABLES", "Column", "TableSpec", "check_table", "read_table"]
 
 Kind = Literal["str", "int", "float"]
 
@@ -142,21 +142,54 @@ TABLES: dict[str, TableSpec] = {
             ("section_id", "year", "month", "pollutant"),
         ),
         TableSpec(
+            "water_flow",
+            (
+                _s("section_id"),
+                _i("year"),
+                _i("month", minimum=1),
+                _f("flow_m3_per_s", "m3 s-1", minimum=0.0),
+                _f("eco_flow_m3_per_s", "m3 s-1", minimum=0.0),
+            ),
+            ("section_id", "year", "month"),
+        ),
+        TableSpec(
+            "sewage_tasks",
+            (_s("unit_id"), _i("year"), _f("completion_pct", "% of the annual task", minimum=0.0)),
+            ("unit_id", "year"),
+        ),
+        TableSpec(
+            "horizontal_scores",
+            (_s("agreement_id"), _i("year"), _f("score", "points", minimum=0.0)),
+            ("agreement_id", "year"),
+        ),
+        TableSpec(
             "horizontal_observations",
             (
                 _s("agreement_id"),
+                Column("section_id", "str", nullable=True, optional=True),
                 _i("year"),
                 _i("month", minimum=1),
                 _f("inflow_m3", "m3 month-1", minimum=0.0),
                 _f("tn_mg_per_l", "mg L-1", minimum=0.0),
                 _i("water_class", minimum=1),
             ),
-            ("agreement_id", "year", "month"),
+            ("agreement_id", "section_id", "year", "month"),
         ),
         TableSpec(
             "forest_areas",
             (_s("unit_id"), _s("area_id"), _i("year"), _f("forest_area_mu", "mu", minimum=0.0)),
             ("unit_id", "area_id", "year"),
+        ),
+        TableSpec(
+            "forest_factors",
+            (
+                _i("year"),
+                _s("factor"),
+                _f("value", "value_unit", minimum=0.0),
+                _s("value_unit"),
+                _s("source", nullable=True),
+            ),
+            ("year", "factor"),
         ),
         TableSpec(
             "ledger_claims",
@@ -182,6 +215,16 @@ TABLES: dict[str, TableSpec] = {
             ("unit_id", "year"),
         ),
         TableSpec(
+            "cropland_base",
+            (
+                _s("unit_id"),
+                _i("year"),
+                _f("cropland_area_mu", "mu", minimum=0.0),
+                _s("survey"),
+            ),
+            ("unit_id", "year"),
+        ),
+        TableSpec(
             "transfer_inputs",
             (
                 _s("unit_id"),
@@ -194,6 +237,16 @@ TABLES: dict[str, TableSpec] = {
                 _opt("guidance_subsidy_cny", "CNY"),
             ),
             ("unit_id", "year"),
+        ),
+        TableSpec(
+            "area_shares",
+            (
+                _s("unit_id"),
+                _s("area_id"),
+                _f("share", "1 (fraction of the unit's area)", minimum=0.0),
+                _s("source", nullable=True),
+            ),
+            ("unit_id", "area_id"),
         ),
         TableSpec(
             "designations",
@@ -255,13 +308,20 @@ def _convert(
     return numbers, problems
 
 
-def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read one input table and check its declared columns.
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text, empty for a missing value (as a CSV file would be read)."""
+    return frame.astype(object).map(lambda v: "" if v is None or pd.isna(v) else str(v))
+
+
+def check_table(
+    frame: pd.DataFrame, spec: TableSpec, rule_id: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check the declared columns of an in-memory table and convert them.
 
     Parameters
     ----------
-    path : pathlib.Path
-        CSV file (``#`` starts a comment line).
+    frame : pandas.DataFrame
+        The table (any dtypes; missing values are empty cells).
     spec : TableSpec
         The declared columns.
     rule_id : str
@@ -271,20 +331,18 @@ def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame,
     -------
     pandas.DataFrame
         The declared columns, converted (numbers as float, ``int`` columns as int64 when
-        complete); empty when the table could not be read.
+        complete); empty when a declared column is missing.
     list of Problem
         Everything wrong with the table, all at once.
+
+    Examples
+    --------
+    >>> spec = TABLES["previous_allocation"]
+    >>> frame = pd.DataFrame({"unit_id": ["a"], "year": [2023], "amount_cny": ["x"]})
+    >>> check_table(frame, spec, "D.C")[1][0].where
+    'previous_allocation.amount_cny'
     """
-    if not path.is_file():
-        return pd.DataFrame(), [
-            Problem(
-                rule_id,
-                spec.name,
-                f"table file not found: {path}",
-                "fix the path in `inputs` (relative to the configuration file)",
-            )
-        ]
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    raw = _as_text(frame.reset_index(drop=True))
     for column in spec.columns:
         if column.optional and column.name not in raw.columns:
             raw[column.name] = ""
@@ -318,3 +376,35 @@ def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame,
             )
         )
     return out, problems
+
+
+def read_table(path: Path, spec: TableSpec, rule_id: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read one input table from CSV and check its declared columns (:func:`check_table`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        CSV file (``#`` starts a comment line).
+    spec : TableSpec
+        The declared columns.
+    rule_id : str
+        Id of the rule that needs the table (reported with every problem).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`check_table`; empty when the table could not be read.
+    list of Problem
+        Everything wrong with the table, all at once.
+    """
+    if not path.is_file():
+        return pd.DataFrame(), [
+            Problem(
+                rule_id,
+                spec.name,
+                f"table file not found: {path}",
+                "fix the path in `inputs` (relative to the configuration file)",
+            )
+        ]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    return check_table(raw, spec, rule_id)

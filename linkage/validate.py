@@ -17,6 +17,7 @@ from linkage.config import (
     INDICATOR_KINDS,
     ForestStandardRule,
     GepRule,
+    HorizontalAgreement,
     ImprovementRule,
     IndicatorSpec,
     LevelRule,
@@ -26,10 +27,12 @@ from linkage.config import (
     Rule,
     StageConfig,
     Target,
+    WaterTwoWay,
     WeightedRule,
 )
 from linkage.defaults import class_limits_mg_per_l
 from linkage.errors import Problem
+from linkage.forest import forest_review_problems, review_interval
 
 __all__ = ["check_config", "fen_from_cny"]
 
@@ -272,8 +275,48 @@ def _water(config: LinkConfig) -> Iterator[Problem]:
             "no default exists for the worse-than-class-V surcharge",
             "give the amount of your rules",
         )
-    if water.improvement is not None and water.improvement.amount_per_class_cny < 0:
-        yield Problem(water.improvement.id, "amount_per_class_cny", "must be >= 0", "")
+    yield from _water_rule_set(water)
+    if water.rule_set == "beijing-2014" and config.policy.year >= 2023:
+        yield Problem(
+            water.id,
+            "water_two_way.rule_set",
+            f"the 2014 rules were replaced on 2023-01-01 by 北京市水生态区域补偿暂行办法 "
+            f"(京政办发〔2022〕31号); policy year {config.policy.year}",
+            "use rule_set beijing-2022 and give its amounts",
+        )
+    yield from _water_tables(config, water)
+
+
+def _water_tables(config: LinkConfig, water: WaterTwoWay) -> Iterator[Problem]:
+    """The 2022 components need their tables."""
+    for part, table in (("ecological_flow", "water_flow"), ("sewage_tasks", "sewage_tasks")):
+        rule = getattr(water, part)
+        if rule is not None and getattr(config.inputs, table) is None:
+            yield Problem(rule.id, f"inputs.{table}", f"{part} needs the {table} table", "")
+
+
+def _water_rule_set(water: WaterTwoWay) -> Iterator[Problem]:
+    """Paid amounts are not negative; the 2022 rule set needs every amount given."""
+    for pay in (water.improvement, water.year_on_year):
+        if pay is not None and pay.amount_per_class_cny < 0:
+            yield Problem(pay.id, "amount_per_class_cny", "must be >= 0", "")
+    flow, sewage = water.ecological_flow, water.sewage_tasks
+    if flow is not None and flow.amount_per_month_cny < 0:
+        yield Problem(flow.id, "amount_per_month_cny", "must be >= 0", "")
+    if sewage is not None and sewage.amount_per_point_cny < 0:
+        yield Problem(sewage.id, "amount_per_point_cny", "must be >= 0", "")
+    if water.rule_set != "beijing-2014":
+        for rule in (water.deterioration, water.no_worse_than_inflow):
+            if rule.amount_cny is None:
+                yield Problem(
+                    rule.id,
+                    "amount_cny",
+                    f"rule set {water.rule_set} (北京市水生态区域补偿暂行办法, 京政办发〔2022〕31号, "
+                    "in force 2023-01-01) has no sourced amount: its text is not in a public "
+                    "source held by this project",
+                    "give amount_cny from the rules, or use rule_set beijing-2014 for years "
+                    "before 2023",
+                )
 
 
 def _horizontal(config: LinkConfig) -> Iterator[Problem]:
@@ -298,6 +341,47 @@ def _horizontal(config: LinkConfig) -> Iterator[Problem]:
             yield Problem(agreement.quantity.id, "mean_inflow_m3", "must be > 0", "")
         if agreement.nitrogen is not None and agreement.nitrogen.baseline_tn_mg_per_l <= 0:
             yield Problem(agreement.nitrogen.id, "baseline_tn_mg_per_l", "must be > 0", "")
+        yield from _agreement_terms(config, agreement)
+
+
+def _agreement_terms(config: LinkConfig, agreement: HorizontalAgreement) -> Iterator[Problem]:
+    """Sections, co-funders, period and behaviour score of one agreement."""
+    where = f"horizontal.{agreement.id}"
+    ids = [s.section_id for s in agreement.sections]
+    top = [agreement.quantity, agreement.nitrogen, agreement.quality, agreement.year_on_year]
+    if agreement.sections and any(rule is not None for rule in top + [agreement.ecological_flow]):
+        yield Problem(
+            agreement.id,
+            f"{where}.sections",
+            "terms both at the top level and per section",
+            "with sections, put every term in its section",
+        )
+    if len(set(ids)) != len(ids):
+        yield Problem(agreement.id, f"{where}.sections", f"repeated section ids {ids}", "")
+    for section in agreement.sections:
+        if section.quality is not None and not 1 <= section.quality.target_class <= 5:
+            yield Problem(section.quality.id, "target_class", "must be 1..5", "")
+    shares = [f.share for f in agreement.funders]
+    if shares and (min(shares) < 0 or abs(sum(shares) - 1.0) > _TOLERANCE):
+        yield Problem(
+            agreement.id,
+            f"{where}.funders",
+            f"shares {shares} must be >= 0 and add up to 1",
+            "give each co-funder's share of the amount due",
+        )
+    period = agreement.period
+    if period is not None and period.first_year > period.last_year:
+        yield Problem(agreement.id, f"{where}.period", "first_year is after last_year", "")
+    behaviour = agreement.behaviour
+    if behaviour is not None and (behaviour.amount_cny < 0 or behaviour.full_score <= 0):
+        yield Problem(behaviour.id, "behaviour", "amount must be >= 0, full_score > 0", "")
+    if behaviour is not None and config.inputs.horizontal_scores is None:
+        yield Problem(
+            behaviour.id,
+            "inputs.horizontal_scores",
+            "the behaviour-control score needs the horizontal_scores table",
+            "add inputs.horizontal_scores (agreement_id, year, score)",
+        )
 
 
 def _forest_and_ledger(config: LinkConfig) -> Iterator[Problem]:
@@ -307,8 +391,18 @@ def _forest_and_ledger(config: LinkConfig) -> Iterator[Problem]:
         yield from _weights(standard, "forest.standard")
         if config.inputs.forest_areas is None:
             yield Problem(forest.id, "inputs.forest_areas", "forest needs a forest_areas table", "")
-        if standard.review_base_year >= config.policy.year:
-            yield Problem(standard.id, "review_base_year", "must be before the policy year", "")
+        review_year = standard.review_base_year + review_interval(standard)
+        if config.inputs.forest_factors is None and config.policy.year == review_year:
+            yield Problem(
+                standard.id,
+                "inputs.forest_factors",
+                "the forest standard needs the forest_factors table (year, factor, value, "
+                "value_unit, source)",
+                "add inputs.forest_factors",
+            )
+        if standard.review_base_year > config.policy.year:
+            yield Problem(standard.id, "review_base_year", "must not be after the policy year", "")
+        yield from forest_review_problems(standard, config.policy.year)
     if ledger is not None:
         if config.inputs.ledger_claims is None:
             yield Problem(ledger.id, "inputs.ledger_claims", "the ledger needs a claims table", "")
@@ -322,6 +416,38 @@ def _forest_and_ledger(config: LinkConfig) -> Iterator[Problem]:
                 f"forest programme {forest.programme!r} has no priority",
                 "add it to the list",
             )
+
+
+def _eligibility(config: LinkConfig) -> Iterator[Problem]:
+    """Required tables; an eligibility rule must name someone and a share in (0, 1]."""
+    for name in ("accounts", "base_factors"):
+        if getattr(config.inputs, name) is None:
+            yield Problem("inputs", f"inputs.{name}", "table not given", f"add inputs.{name}")
+    rule = config.districts.eligibility
+    if rule is None:
+        return
+    if not rule.units and not rule.levels and rule.area is None:
+        yield Problem(
+            rule.id,
+            "districts.eligibility",
+            "no unit list, level or area rule: nobody would take part",
+            "give units, levels or area",
+        )
+    area = rule.area
+    if area is not None and not 0.0 < area.minimum_share <= 1.0:
+        yield Problem(
+            area.id,
+            "districts.eligibility.area.minimum_share",
+            f"expected a share in (0, 1], found {area.minimum_share}",
+            "give the fraction of a unit's area that must lie inside the area, e.g. 0.5",
+        )
+    if area is not None and area.applies_to is not None and not area.applies_to:
+        yield Problem(
+            area.id,
+            "districts.eligibility.area.applies_to",
+            "empty list",
+            "name the districts whose townships are tested, or leave applies_to out",
+        )
 
 
 def _rules(node: object) -> Iterator[Rule]:
@@ -363,6 +489,6 @@ def check_config(config: LinkConfig) -> list[Problem]:
     problems.extend(_stage(config.districts, "districts", set(declared)))
     if config.townships is not None:
         problems.extend(_stage(config.townships, "townships", set(declared)))
-    for check in (_money, _water, _horizontal, _forest_and_ledger):
+    for check in (_money, _water, _horizontal, _forest_and_ledger, _eligibility):
         problems.extend(check(config))
     return problems

@@ -1,18 +1,30 @@
 """Two-way water compensation between districts, per monitoring section, pollutant and month.
 
-Rules (北京市水环境区域补偿办法（试行）, 2014, in force 2015-01-01; amounts in
-``linkage/defaults/beijing.yaml`` with their source):
+Versioned rule sets (``water_two_way.rule_set``; ``linkage/defaults/beijing.yaml``):
 
-- the outflow class of each assessed pollutant (COD, NH3-N, TP) follows GB 3838-2002 Table 1;
-- for each class worse than the section's target class the upstream district pays the
-  downstream district 300,000 CNY per month; 150,000 CNY per class when the outflow
-  concentration is no higher than the inflow concentration of the same pollutant;
-- exceeding pollutants add up (one line per pollutant);
-- optional surcharge when a pollutant is worse than class V (amount: policy input);
-- two-way rule (Beijing 2022 opinions §(五)): each class better than target is paid to the
-  upstream district by the downstream district or the municipal budget (policy input).
+- ``beijing-2014``: 北京市水环境区域补偿办法（试行）, adopted 2014, in force 2015-01-01. The
+  outflow class of each assessed pollutant (COD, NH3-N, TP) follows GB 3838-2002 Table 1; for
+  each class worse than the section's target class the upstream district pays the downstream
+  district 300,000 CNY per month, 150,000 CNY per class when the outflow concentration is no
+  higher than the inflow concentration of the same pollutant; exceeding pollutants add up (one
+  line per pollutant); these amounts are sourced defaults.
+- ``beijing-2022``: 北京市水生态区域补偿暂行办法 (京政办发〔2022〕31号), issued 2022-12-30, in
+  force 2023-01-01, replacing the 2014 rules. Its amounts are not in a public source held by
+  this project: a policy using it gives every amount, and validation refuses it otherwise.
 
-Monthly lines are settled per year into paid, received and net amounts per district.
+Rules common to both (their amounts are policy inputs):
+
+- optional surcharge when a pollutant is worse than class V;
+- better than target (Beijing 2022 opinions §(五), two-way): each class better than target is
+  paid to the upstream district by the downstream district or the municipal budget;
+- improvement on last year (``year_on_year``): each class a section's outflow improved on the
+  same month of last year is paid to the upstream district (by the downstream district or the
+  municipal budget);
+- sections leaving Beijing (downstream party in ``outflow_parties``) settle with the municipal
+  pool: the upstream district pays into it and is rewarded from it.
+
+Every line carries its rule set and the source of its amount. Monthly lines are settled per
+year into paid, received and net amounts per district.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ import pandas as pd
 
 from linkage.config import LinkConfig, WaterTwoWay
 from linkage.defaults import class_limits_mg_per_l, load_defaults, sourced
-from linkage.errors import Problem
+from linkage.errors import LinkageError, Problem
 
 __all__ = [
     "MUNICIPAL",
@@ -69,19 +81,48 @@ def _fen(amount_cny: Decimal) -> int:
     return int(amount_cny * 100)
 
 
+_DEFAULT_KEYS = {
+    "deterioration": "deterioration_cny_per_section_month_class",
+    "no_worse_than_inflow": "no_worse_than_inflow_cny_per_section_month_class",
+}
+
+
+def _base_amount(water: WaterTwoWay, name: str) -> tuple[Decimal, str]:
+    """Amount of a base rule and its source: the policy's, or the 2014 sourced default."""
+    rule = getattr(water, name)
+    if rule.amount_cny is not None:
+        return rule.amount_cny, f"policy input ({rule.id}, rule set {water.rule_set})"
+    if water.rule_set != "beijing-2014":
+        raise LinkageError(
+            f"[{rule.id}] the {water.rule_set} rules have no sourced amount; give amount_cny"
+        )
+    default = sourced("water_two_way", _DEFAULT_KEYS[name])
+    return Decimal(repr(default.value)), f"{default.source} (amount of {default.price_year})"
+
+
 def _amounts(water: WaterTwoWay) -> dict[str, int]:
-    default_det = sourced("water_two_way", "deterioration_cny_per_section_month_class").value
-    default_in = sourced("water_two_way", "no_worse_than_inflow_cny_per_section_month_class").value
-    det = water.deterioration.amount_cny
-    inflow = water.no_worse_than_inflow.amount_cny
     extra = water.worse_than_class_v.amount_cny if water.worse_than_class_v else None
     better = water.improvement.amount_per_class_cny if water.improvement else None
+    yoy = water.year_on_year.amount_per_class_cny if water.year_on_year else None
     return {
-        "deterioration": _fen(det if det is not None else Decimal(repr(default_det))),
-        "no_worse": _fen(inflow if inflow is not None else Decimal(repr(default_in))),
+        "deterioration": _fen(_base_amount(water, "deterioration")[0]),
+        "no_worse": _fen(_base_amount(water, "no_worse_than_inflow")[0]),
         "class_v": _fen(extra) if extra is not None else 0,
         "improvement": _fen(better) if better is not None else 0,
+        "year_on_year": _fen(yoy) if yoy is not None else 0,
     }
+
+
+def _amount_sources(water: WaterTwoWay) -> dict[str, str]:
+    """Rule id to the source of its amount (for the lines)."""
+    out = {
+        water.deterioration.id: _base_amount(water, "deterioration")[1],
+        water.no_worse_than_inflow.id: _base_amount(water, "no_worse_than_inflow")[1],
+    }
+    for rule in (water.worse_than_class_v, water.improvement, water.year_on_year):
+        if rule is not None:
+            out[rule.id] = f"policy input ({rule.id}, rule set {water.rule_set})"
+    return out
 
 
 def pollutants(water: WaterTwoWay) -> list[str]:
@@ -112,7 +153,7 @@ def _pay_lines(rows: pd.DataFrame, water: WaterTwoWay, fen: dict[str, int]) -> p
     beyond["rule_id"] = np.where(inflow, water.no_worse_than_inflow.id, water.deterioration.id)
     beyond["rate_fen"] = np.where(inflow, fen["no_worse"], fen["deterioration"])
     beyond["classes"] = beyond["classes_beyond_target"]
-    beyond["payer"], beyond["receiver"] = beyond["upstream_unit_id"], beyond["downstream_unit_id"]
+    beyond["payer"], beyond["receiver"] = beyond["upstream_unit_id"], _receiver(beyond, water)
     parts = [beyond]
     if water.worse_than_class_v is not None:
         worst = rows[rows["outflow_class"] == 6].copy()
@@ -121,7 +162,7 @@ def _pay_lines(rows: pd.DataFrame, water: WaterTwoWay, fen: dict[str, int]) -> p
             fen["class_v"],
             1,
         )
-        worst["payer"], worst["receiver"] = worst["upstream_unit_id"], worst["downstream_unit_id"]
+        worst["payer"], worst["receiver"] = worst["upstream_unit_id"], _receiver(worst, water)
         parts.append(worst)
     return pd.concat(parts)
 
@@ -136,8 +177,32 @@ def _reward_lines(rows: pd.DataFrame, water: WaterTwoWay, fen: dict[str, int]) -
     better["rule_id"], better["rate_fen"] = rule.id, fen["improvement"]
     better["classes"] = better["classes_better_than_target"]
     better["receiver"] = better["upstream_unit_id"]
-    better["payer"] = better["downstream_unit_id"] if rule.payer == "downstream" else MUNICIPAL
+    better["payer"] = _receiver(better, water) if rule.payer == "downstream" else MUNICIPAL
     return better
+
+
+def _receiver(rows: pd.DataFrame, water: WaterTwoWay) -> pd.Series:
+    """The downstream district, or the municipal pool for a section leaving Beijing."""
+    downstream = rows["downstream_unit_id"]
+    return downstream.where(~downstream.isin(water.outflow_parties), MUNICIPAL)
+
+
+def _year_on_year_lines(
+    rows: pd.DataFrame, last: pd.DataFrame, water: WaterTwoWay, fen: dict[str, int]
+) -> pd.DataFrame:
+    """Classes improved on the same section, month and pollutant of last year."""
+    rule = water.year_on_year
+    if rule is None or rows.empty:
+        return rows.iloc[0:0]
+    keys = ["section_id", "month", "pollutant"]
+    before = last.set_index(keys)["outflow_class"].rename("last_year_class")
+    out = rows.join(before, on=keys)
+    out = out[(out["last_year_class"] - out["outflow_class"]) > 0].copy()
+    out["classes"] = (out["last_year_class"] - out["outflow_class"]).astype("int64")
+    out["rule_id"], out["rate_fen"] = rule.id, fen["year_on_year"]
+    out["receiver"] = out["upstream_unit_id"]
+    out["payer"] = _receiver(out, water) if rule.payer == "downstream" else MUNICIPAL
+    return out.drop(columns="last_year_class")
 
 
 def water_lines(
@@ -163,15 +228,22 @@ def water_lines(
         ``rate_fen`` (per class), ``amount_fen`` and ``amount_cny``.
     """
     fen = _amounts(water)
-    rows = monthly[
-        (monthly["year"] == year)
-        & monthly["month"].isin(water.months)
-        & monthly["pollutant"].isin(pollutants(water))
-    ]
-    rows = _classify(rows.merge(sections, on="section_id", how="left"))
-    lines = pd.concat([_pay_lines(rows, water, fen), _reward_lines(rows, water, fen)])
+    assessed = monthly["month"].isin(water.months) & monthly["pollutant"].isin(pollutants(water))
+    rows = _classify(monthly[assessed & (monthly["year"] == year)].merge(sections, on="section_id"))
+    last = _classify(
+        monthly[assessed & (monthly["year"] == year - 1)].merge(sections, on="section_id")
+    )
+    lines = pd.concat(
+        [
+            _pay_lines(rows, water, fen),
+            _reward_lines(rows, water, fen),
+            _year_on_year_lines(rows, last, water, fen),
+        ]
+    )
     lines["amount_fen"] = (lines["classes"] * lines["rate_fen"]).astype("int64")
     lines["amount_cny"] = lines["amount_fen"] / 100.0
+    lines["rule_set"] = water.rule_set
+    lines["amount_source"] = lines["rule_id"].map(_amount_sources(water))
     keep = [
         "section_id",
         "year",
@@ -188,6 +260,8 @@ def water_lines(
         "receiver",
         "amount_fen",
         "amount_cny",
+        "rule_set",
+        "amount_source",
     ]
     return lines[keep].sort_values(
         ["section_id", "month", "pollutant", "rule_id"], ignore_index=True
@@ -246,14 +320,22 @@ def check_water(
         return []
     problems: list[Problem] = []
     for column in ("upstream_unit_id", "downstream_unit_id"):
-        unknown = sorted(set(sections[column]) - set(districts))
+        allowed = set(districts) | (
+            set(water.outflow_parties) if column == "downstream_unit_id" else set()
+        )
+        unknown = sorted(set(sections[column]) - allowed)
         if unknown:
             problems.append(
                 Problem(
                     water.id,
                     f"water_sections.{column}",
                     f"unknown districts {unknown}",
-                    f"use district ids of the accounts: {districts}",
+                    f"use district ids of the accounts: {districts}"
+                    + (
+                        "; a party outside Beijing downstream goes in outflow_parties"
+                        if column == "downstream_unit_id"
+                        else ""
+                    ),
                 )
             )
     if not sections["target_class"].between(1, 5).all():
@@ -281,18 +363,26 @@ def check_water(
     wanted = pd.MultiIndex.from_product(
         [sorted(sections["section_id"]), water.months, pollutants(water)]
     )
-    year_rows = monthly[monthly["year"] == config.policy.year]
-    have = pd.MultiIndex.from_frame(year_rows[["section_id", "month", "pollutant"]])
-    missing = wanted.difference(have)
-    if len(missing):
-        problems.append(
-            Problem(
-                water.id,
-                "water_monthly",
-                f"{len(missing)} section-month-"
-                f"pollutant rows missing for {config.policy.year}, e.g. "
-                f"{list(missing[0])}",
-                "add every month of every section",
+    years = [config.policy.year] + ([config.policy.year - 1] if water.year_on_year else [])
+    for year in years:
+        year_rows = monthly[monthly["year"] == year]
+        have = pd.MultiIndex.from_frame(year_rows[["section_id", "month", "pollutant"]])
+        missing = wanted.difference(have)
+        if len(missing):
+            rule_id = water.id if year == config.policy.year else water.year_on_year.id  # type: ignore[union-attr]
+            problems.append(
+                Problem(
+                    rule_id,
+                    "water_monthly",
+                    f"{len(missing)} section-month-"
+                    f"pollutant rows missing for {year}, e.g. "
+                    f"{list(missing[0])}",
+                    "add every month of every section"
+                    + (
+                        " (last year's too: the year-on-year rule compares)"
+                        if year < years[0]
+                        else ""
+                    ),
+                )
             )
-        )
     return problems

@@ -233,6 +233,21 @@ def forest(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     return areas, claims[["unit_id", "area_id", "service", "year", "programme", "amount_cny"]]
 
 
+def forest_factors() -> pd.DataFrame:
+    """The §(四) factors of the public-welfare forest at the last review (2019) and in 2024."""
+    rows = [
+        (2019, "resource_total", 1_150_000.0, "mu", "synthetic: public-welfare forest area"),
+        (2024, "resource_total", 1_173_000.0, "mu", "synthetic: public-welfare forest area"),
+        (2019, "service_value", 2.0e9, "CNY (constant 2020 prices)", "synthetic"),
+        (2024, "service_value", 2.2e9, "CNY (constant 2020 prices)", "synthetic"),
+        (2019, "carbon_sink", 1.0e6, "t CO2 yr-1", "synthetic"),
+        (2024, "carbon_sink", 1.06e6, "t CO2 yr-1", "synthetic"),
+        (2019, "development", 67_756.0, "CNY per person (disposable income)", "synthetic"),
+        (2024, "development", 85_415.0, "CNY per person (disposable income)", "synthetic"),
+    ]
+    return pd.DataFrame(rows, columns=["year", "factor", "value", "value_unit", "source"])
+
+
 def cropland(rng: np.random.Generator) -> pd.DataFrame:
     """Cropland per township (m2, as the land-cover accounts give it), loss and quality."""
     rows = []
@@ -328,6 +343,7 @@ def main() -> None:
     _write(horizontal(rng), "horizontal_observations.csv")
     areas, claims = forest(rng)
     _write(areas, "forest_areas.csv")
+    _write(forest_factors(), "forest_factors.csv")
     claims = pd.concat([claims, _national_cropland_claim()], ignore_index=True)
     _write(claims, "ledger_claims.csv")
     more = np.random.default_rng(20240602)  # the programmes of issue 9: a second stream

@@ -14,8 +14,14 @@ The mu is the Chinese land unit 市亩: 1 hectare = 15 mu exactly, so 1 mu = 10 
 = 666.666... m2, usually printed as 666.67 m2. The standard (CNY per mu and year) is a policy
 input given per year; the quality factor (e.g. from the cropland quality grade, GB/T 33469-2016
 耕地质量等级) and the deduction per mu lost to construction are policy inputs too; none has a
-default. ``cropland_area_m2`` and ``cropland_to_construction_m2`` (cropland of the previous
-accounted year that is built-up in year ``t``) come from the land-cover accounts.
+default. ``cropland_to_construction_m2`` (cropland of the previous accounted year that is
+built-up in year ``t``) and the quality factor come from ``cropland_areas``.
+
+The area paid is the official cropland base (``cropland_base``: the Third National Land Survey
+三调 and the annual land change survey 年度国土变更调查, in mu; the latest survey year not after
+the policy year) wherever it is given; otherwise the land-cover accounts' ``cropland_area_m2``
+are used as a *fallback*, and every such unit's line and summary row say so
+(``area_source``).
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from linkage.programmes.lines import Line, cny, fen_half_up, to_decimal
 
 __all__ = [
     "AREA_ID",
+    "FALLBACK",
     "M2_PER_MU",
     "check_cropland",
     "cropland_entitlements",
     "mu_from_m2",
+    "official_areas",
 ]
 
 #: 1 mu (市亩) in m2, exactly: 1 ha = 15 mu.
@@ -63,13 +71,53 @@ def _rows(config: LinkConfig, areas: pd.DataFrame) -> pd.DataFrame:
     return areas[areas["year"] == config.policy.year].sort_values("unit_id")
 
 
-def _unit_lines(rule: CroplandConfig, row: pd.Series, standard: Decimal) -> tuple[list[Line], int]:
-    area_mu = mu_from_m2(float(row["cropland_area_m2"]))
+#: ``area_source`` of a unit paid on its land-cover cropland (no official base given).
+FALLBACK = "land cover (fallback: no official cropland base)"
+
+
+def official_areas(base: pd.DataFrame | None, year: int) -> dict[str, tuple[Fraction, str, int]]:
+    """Unit to (area in mu, survey, survey year) of its latest official base up to ``year``.
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"unit_id": ["a", "a"], "year": [2019, 2023],
+    ...     "cropland_area_mu": [100.0, 98.5], "survey": ["三调", "2023 年度国土变更调查"]})
+    >>> area, survey, when = official_areas(base, 2024)["a"]
+    >>> float(area), survey, when
+    (98.5, '2023 年度国土变更调查', 2023)
+    """
+    if base is None or base.empty:
+        return {}
+    rows = base[base["year"] <= year].sort_values(["unit_id", "year"])
+    latest = rows.groupby("unit_id").tail(1)
+    return {
+        str(u): (Fraction(to_decimal(float(a))), str(s), int(y))
+        for u, a, s, y in zip(
+            latest["unit_id"],
+            latest["cropland_area_mu"],
+            latest["survey"],
+            latest["year"],
+            strict=True,
+        )
+    }
+
+
+def _area(row: pd.Series, official: dict[str, tuple[Fraction, str, int]]) -> tuple[Fraction, str]:
+    found = official.get(str(row["unit_id"]))
+    if found is not None:
+        return found[0], f"official base: {found[1]} ({found[2]})"
+    return mu_from_m2(float(row["cropland_area_m2"])), FALLBACK
+
+
+def _unit_lines(
+    rule: CroplandConfig, row: pd.Series, standard: Decimal, area: tuple[Fraction, str]
+) -> tuple[list[Line], int]:
+    area_mu, source = area
     base = fen_half_up(Fraction(standard) * area_mu)
     lines = [
         Line(
             rule.standard.id,
-            "standard x cropland area (1 mu = 10000/15 m2)",
+            f"standard x cropland area, {source} (1 mu = 10000/15 m2)",
             cny(base),
             float(area_mu),
             "mu",
@@ -117,7 +165,7 @@ def _unit_lines(rule: CroplandConfig, row: pd.Series, standard: Decimal) -> tupl
 
 
 def cropland_entitlements(
-    config: LinkConfig, areas: pd.DataFrame
+    config: LinkConfig, areas: pd.DataFrame, base: pd.DataFrame | None = None
 ) -> tuple[dict[str, list[Line]], pd.DataFrame]:
     """Rule lines and entitlement of every unit with cropland rows in the policy year.
 
@@ -127,14 +175,17 @@ def cropland_entitlements(
         Configuration with a ``cropland`` section.
     areas : pandas.DataFrame
         ``unit_id, year, cropland_area_m2, cropland_to_construction_m2, quality_factor``.
+    base : pandas.DataFrame, optional
+        The official cropland base ``unit_id, year, cropland_area_mu, survey``.
 
     Returns
     -------
     dict of str to list of Line
         Rule lines per unit (before the ledger).
     pandas.DataFrame
-        Per unit: ``unit_id, year, cropland_area_m2, cropland_area_mu, quality_factor,
-        cropland_to_construction_m2, standard_cny_per_mu_yr, entitlement_fen``.
+        Per unit: ``unit_id, year, cropland_area_m2, cropland_area_mu, area_source,
+        quality_factor, cropland_to_construction_m2, standard_cny_per_mu_yr,
+        entitlement_fen`` (``cropland_area_mu`` is the area paid).
     """
     rule = config.cropland
     if rule is None:
@@ -142,15 +193,18 @@ def cropland_entitlements(
     standard = rule.standard.cny_per_mu_yr[config.policy.year]
     lines: dict[str, list[Line]] = {}
     rows = []
+    official = official_areas(base, config.policy.year)
     for _, row in _rows(config, areas).iterrows():
         unit = str(row["unit_id"])
-        lines[unit], amount = _unit_lines(rule, row, standard)
+        area = _area(row, official)
+        lines[unit], amount = _unit_lines(rule, row, standard, area)
         rows.append(
             (
                 unit,
                 config.policy.year,
                 float(row["cropland_area_m2"]),
-                float(mu_from_m2(float(row["cropland_area_m2"]))),
+                float(area[0]),
+                area[1],
                 float(row["quality_factor"]) if rule.quality is not None else 1.0,
                 float(row["cropland_to_construction_m2"]) if rule.construction_loss else 0.0,
                 float(standard),
@@ -164,6 +218,7 @@ def cropland_entitlements(
             "year",
             "cropland_area_m2",
             "cropland_area_mu",
+            "area_source",
             "quality_factor",
             "cropland_to_construction_m2",
             "standard_cny_per_mu_yr",
@@ -204,7 +259,12 @@ def _value_problems(rule: CroplandConfig, rows: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def check_cropland(config: LinkConfig, areas: pd.DataFrame, units: list[str]) -> list[Problem]:
+def check_cropland(
+    config: LinkConfig,
+    areas: pd.DataFrame,
+    units: list[str],
+    base: pd.DataFrame | None = None,
+) -> list[Problem]:
     """Check the standard of the policy year, the units paid and the table's values.
 
     Parameters
@@ -215,6 +275,8 @@ def check_cropland(config: LinkConfig, areas: pd.DataFrame, units: list[str]) ->
         The ``cropland_areas`` table.
     units : list of str
         Units of the paid level taking part.
+    base : pandas.DataFrame, optional
+        The official cropland base (its units must be of the paid level).
 
     Returns
     -------
@@ -250,4 +312,23 @@ def check_cropland(config: LinkConfig, areas: pd.DataFrame, units: list[str]) ->
                 f"give one row per {rule.level} of the accounts (0 m2 when it has no cropland)",
             )
         )
-    return problems + _value_problems(rule, rows)
+    return problems + _value_problems(rule, rows) + _base_problems(config, base, units)
+
+
+def _base_problems(
+    config: LinkConfig, base: pd.DataFrame | None, units: list[str]
+) -> list[Problem]:
+    rule = config.cropland
+    if rule is None or base is None or base.empty:
+        return []
+    unknown = sorted(set(base["unit_id"]) - set(units))
+    if unknown:
+        return [
+            Problem(
+                rule.id,
+                "cropland_base.unit_id",
+                f"units not at level {rule.level!r}: {unknown[:8]}",
+                f"give the official cropland base per {rule.level} of the accounts",
+            )
+        ]
+    return []

@@ -7,6 +7,8 @@ Order (each step reported in the rule lines of the unit):
    ``ledger_claims`` table;
 2. the ledger (:func:`linkage.ledger.settle_claims`) pays one claim per
    ``(unit, area, benefit, year)``: the programme listed first in ``programme_priority``;
+   in top-up mode a later programme of ``top_up`` pays the difference to what was paid
+   before it (forest, cropland and ``ledger_claims`` programmes only);
 3. amounts that depend on who is paid are settled afterwards on the accepted claims only: the
    transfer's performance factor and budget scaling, the award pool shares. So a budget or
    pool still adds up exactly to the fen after the ledger has removed duplicates.
@@ -106,15 +108,52 @@ def _accepted(ledger: pd.DataFrame, programme: str) -> pd.Series:
     return accepted
 
 
+def _ledger_rows(
+    ledger: pd.DataFrame, programme: str
+) -> dict[tuple[str, str], tuple[str, int, str]]:
+    """``(unit, area)`` to ``(status, paid_fen, paid_by)`` of one programme's claims."""
+    rows = ledger[ledger["programme"] == programme]
+    return {
+        (str(u), str(a)): (str(s), int(p), str(b))
+        for u, a, s, p, b in zip(
+            rows["unit_id"],
+            rows["area_id"],
+            rows["status"],
+            rows["paid_fen"],
+            rows["paid_by"],
+            strict=True,
+        )
+    }
+
+
 def _reject_lines(
-    lines: dict[str, list[Line]], accepted: pd.Series, area_id: str, ledger_id: str
+    lines: dict[str, list[Line]],
+    rows: dict[tuple[str, str], tuple[str, int, str]],
+    area_id: str,
+    ledger_id: str,
 ) -> dict[str, int]:
+    """Amounts after the ledger, with a rule line for each change.
+
+    A rejected claim loses everything; a topped-up one loses what the programmes before it
+    paid.
+    """
     amounts = {}
     for unit, unit_lines in lines.items():
         amount = total(unit_lines)
-        if not bool(accepted.get((unit, area_id), True)):
+        status, paid_fen, paid_by = rows.get((unit, area_id), ("accepted", 0, ""))
+        if status == "rejected":
             unit_lines.append(Line(ledger_id, "benefit paid by another programme", -amount))
             amount = Decimal(0)
+        elif status == "topped_up":
+            paid = Decimal(paid_fen) / 100
+            unit_lines.append(
+                Line(
+                    ledger_id,
+                    f"top-up (§(七)): less what {paid_by} and any programme before this one paid",
+                    paid - amount,
+                )
+            )
+            amount = paid
         amounts[unit] = int(amount * 100)
     return amounts
 
@@ -132,9 +171,13 @@ def _cropland(
     rule = config.cropland
     if rule is None:
         return
-    lines, summary = cropland.cropland_entitlements(config, inputs.table("cropland_areas"))
+    lines, summary = cropland.cropland_entitlements(
+        config, inputs.table("cropland_areas"), inputs.tables.get("cropland_base")
+    )
     ledger_id = config.ledger.id if config.ledger else "ledger"
-    amounts = _reject_lines(lines, _accepted(ledger, rule.programme), cropland.AREA_ID, ledger_id)
+    amounts = _reject_lines(
+        lines, _ledger_rows(ledger, rule.programme), cropland.AREA_ID, ledger_id
+    )
     out["cropland"] = summary.assign(amount_fen=summary["unit_id"].map(amounts).astype("int64"))
     out["cropland_lines"] = lines_frame(rule.programme, lines)
     _set_paid(ledger, rule.programme, {(u, cropland.AREA_ID): a for u, a in amounts.items()})
@@ -205,7 +248,9 @@ def _entitlement_claims(
     frames: list[pd.DataFrame] = []
     parts = _Parts()
     if config.cropland is not None:
-        _, summary = cropland.cropland_entitlements(config, inputs.table("cropland_areas"))
+        _, summary = cropland.cropland_entitlements(
+            config, inputs.table("cropland_areas"), inputs.tables.get("cropland_base")
+        )
         frames.append(
             _claims(
                 summary, cropland.AREA_ID, config.cropland.benefit, year, config.cropland.programme
@@ -337,6 +382,40 @@ def check_programme_config(config: LinkConfig) -> list[Problem]:
                     "add them to ledger.programme_priority",
                 )
             )
+        problems += _top_up_problems(config)
+    return problems
+
+
+def _top_up_problems(config: LinkConfig) -> list[Problem]:
+    """Top-up programmes: listed in the priority, and not settled after the ledger."""
+    ledger = config.ledger
+    if ledger is None or not ledger.top_up:
+        return []
+    problems = []
+    unknown = [p for p in ledger.top_up if p not in ledger.programme_priority]
+    if unknown:
+        problems.append(
+            Problem(
+                ledger.id,
+                "ledger.top_up",
+                f"programmes {unknown} are not in programme_priority",
+                "list every top-up programme in programme_priority, after the one it tops up",
+            )
+        )
+    awards = config.evaluation.awards if config.evaluation else None
+    later = [
+        rule.programme for rule in (config.transfer, awards) if rule is not None
+    ]  # their amounts are shared out after the ledger (budget and pool closure)
+    settled_after = [p for p in ledger.top_up if p in later]
+    if settled_after:
+        problems.append(
+            Problem(
+                ledger.id,
+                "ledger.top_up",
+                f"{settled_after} share a budget or pool after the ledger and cannot top up",
+                "top up only forest, cropland or ledger_claims programmes",
+            )
+        )
     return problems
 
 
@@ -358,7 +437,9 @@ def check_programmes(config: LinkConfig, inputs: LinkInputs) -> list[Problem]:
     problems: list[Problem] = []
     if config.cropland is not None:
         units = level_units(config, inputs, config.cropland.level)
-        problems += cropland.check_cropland(config, inputs.table("cropland_areas"), units)
+        problems += cropland.check_cropland(
+            config, inputs.table("cropland_areas"), units, inputs.tables.get("cropland_base")
+        )
     if config.transfer is not None:
         units = level_units(config, inputs, config.transfer.level)
         problems += transfer.check_transfer(config, inputs.table("transfer_inputs"), units)

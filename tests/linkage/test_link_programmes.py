@@ -8,11 +8,16 @@ import pytest
 
 from linkage.config import HorizontalAgreement, LedgerConfig, LinkConfig, WaterTwoWay
 from linkage.defaults import class_limits_mg_per_l, sourced
-from linkage.forest import adjusted_standard, forest_claims
+from linkage.forest import (
+    adjusted_standard,
+    check_forest,
+    forest_claims,
+    forest_review_problems,
+)
 from linkage.horizontal import agreement_lines
 from linkage.ledger import deduplicate
 from linkage.water import settle_water, water_class, water_lines
-from tests.linkage.conftest import ACCOUNT_COLUMNS, five_district_config
+from tests.linkage.conftest import five_district_config
 
 # --- two-way water: one month, three sections, Beijing 2014 default amounts -----------------
 
@@ -196,7 +201,7 @@ def test_horizontal_due_floored_at_zero_and_refund() -> None:
 # --- forest standard and the de-duplication ledger ------------------------------------------
 
 
-def forest_config() -> LinkConfig:
+def forest_config(**standard: object) -> LinkConfig:
     config = five_district_config()
     config["forest"] = {
         "id": "FO",
@@ -204,59 +209,54 @@ def forest_config() -> LinkConfig:
         "standard": {
             "id": "FO.s",
             "review_base_year": 2019,
-            "value_services": ["water_conservation"],
-            "carbon_service": "carbon_sequestration",
             "weights_sum": 1.0,
-            "weights": {"service_value": 0.5, "carbon_sink": 0.5},
+            "weights": {
+                "resource_total": 0.25,
+                "service_value": 0.25,
+                "carbon_sink": 0.25,
+                "development": 0.25,
+            },
+            **standard,
         },
     }
     config["ledger"] = {"id": "LG", "programme_priority": ["national", "city_forest"]}
     config["inputs"]["forest_areas"] = "forest_areas.csv"
+    config["inputs"]["forest_factors"] = "forest_factors.csv"
     config["inputs"]["ledger_claims"] = "ledger_claims.csv"
     return LinkConfig.model_validate(config)
 
 
-def test_forest_standard_follows_value_and_carbon_growth() -> None:
-    """V: 1,000,000 -> 1,100,000 (x1.10); C: 1,000 -> 1,050 t CO2 (x1.05);
-    index 0.5 x 1.10 + 0.5 x 1.05 = 1.075; standard 70 x 1.075 = 75.25 CNY/mu/yr;
-    a 1,000-mu parcel is paid 75,250.00 CNY."""
-    rows = [
-        ("A", "a", "district", "", 2019, "water_conservation", "r", 1.0, "m3", 1e6, 1e6, 2020),
-        ("A", "a", "district", "", 2024, "water_conservation", "r", 1.0, "m3", 1.3e6, 1.1e6, 2020),
-        (
-            "A",
-            "a",
-            "district",
-            "",
-            2019,
-            "carbon_sequestration",
-            "r",
-            1000.0,
-            "t CO2 yr-1",
-            0.0,
-            0.0,
-            2020,
-        ),
-        (
-            "A",
-            "a",
-            "district",
-            "",
-            2024,
-            "carbon_sequestration",
-            "r",
-            1050.0,
-            "t CO2 yr-1",
-            0.0,
-            0.0,
-            2020,
-        ),
-    ]
-    accounts = pd.DataFrame(rows, columns=ACCOUNT_COLUMNS)
+def forest_factors(**in_2024: float) -> pd.DataFrame:
+    """2019: area 1,000,000 mu, value 1e9 CNY, sink 1,000 t, income 60,000 CNY; 2024: given."""
+    base = {
+        "resource_total": 1_000_000.0,
+        "service_value": 1e9,
+        "carbon_sink": 1000.0,
+        "development": 60_000.0,
+    }
+    rows = [(2019, k, v) for k, v in base.items()] + [(2024, k, v) for k, v in in_2024.items()]
+    return pd.DataFrame(rows, columns=["year", "factor", "value"]).assign(
+        value_unit="u", source="test"
+    )
+
+
+GROWTH = {
+    "resource_total": 1_020_000.0,
+    "service_value": 1.1e9,
+    "carbon_sink": 1050.0,
+    "development": 78_000.0,
+}
+
+
+def test_forest_standard_follows_the_four_factors_of_article_four() -> None:
+    """2019 -> 2024 (a review year, 5 years on): area x1.02, value x1.10, sink x1.05, income
+    x1.30; index 0.25 (1.02 + 1.10 + 1.05 + 1.30) = 1.1175; standard 70 x 1.1175 = 78.225
+    -> 78.23 CNY/mu/yr (half up); a 1,000-mu parcel is paid 78,230.00 CNY."""
     config = forest_config()
-    table = adjusted_standard(config, accounts, ["A"]).set_index("item")["value"]
-    assert table["growth_index"] == pytest.approx(1.075)
-    assert table["standard_cny_per_mu_yr"] == 75.25
+    table = adjusted_standard(config, forest_factors(**GROWTH)).set_index("item")["value"]
+    assert table["growth_index"] == pytest.approx(1.1175)
+    assert table["development_growth"] == pytest.approx(1.3)
+    assert table["standard_cny_per_mu_yr"] == 78.23
     areas = pd.DataFrame(
         {
             "unit_id": ["A", "A"],
@@ -265,8 +265,42 @@ def test_forest_standard_follows_value_and_carbon_growth() -> None:
             "forest_area_mu": [1000.0, 10.5],
         }
     )
-    claims = forest_claims(config, areas, 75.25)
-    assert claims["amount_fen"].tolist() == [7_525_000, 79_013]  # 10.5 x 75.25 = 790.125
+    claims = forest_claims(config, areas, 78.23)
+    assert claims["amount_fen"].tolist() == [7_823_000, 82_142]  # 10.5 x 78.23 = 821.415
+
+
+def test_forest_standard_does_not_fall_unless_the_policy_says_so() -> None:
+    """Every factor x0.9: index 0.9, candidate 63.00; kept at 70 unless allow_decrease."""
+    shrink = {"resource_total": 900_000.0, "service_value": 9e8, "carbon_sink": 900.0}
+    shrink["development"] = 54_000.0
+    kept = adjusted_standard(forest_config(), forest_factors(**shrink)).set_index("item")
+    assert kept.loc["candidate_standard_cny_per_mu_yr", "value"] == 63.0
+    assert kept.loc["standard_cny_per_mu_yr", "value"] == 70.0
+    assert "not below the current standard" in kept.loc["standard_cny_per_mu_yr", "source"]
+    lowered = adjusted_standard(forest_config(allow_decrease=True), forest_factors(**shrink))
+    assert lowered.set_index("item").loc["standard_cny_per_mu_yr", "value"] == 63.0
+
+
+def test_forest_standard_changes_only_in_review_years() -> None:
+    """Last review 2021, interval 5: 2024 keeps the current 75.00; a 2018 review is overdue."""
+    config = forest_config(review_base_year=2021, current_cny_per_mu_yr="75.00")
+    table = adjusted_standard(config, forest_factors()).set_index("item")
+    assert table.loc["standard_cny_per_mu_yr", "value"] == 75.0
+    assert "not a review year (next review 2026)" in table.loc["standard_cny_per_mu_yr", "source"]
+    assert "growth_index" not in table.index
+    overdue = forest_config(review_base_year=2018)
+    problems = list(forest_review_problems(overdue.forest.standard, 2024))
+    assert problems and "a review of the standard was due in 2023" in problems[0].message
+    assert "review_base_year to 2023" in problems[0].hint
+
+
+def test_forest_factors_missing_in_a_review_year_are_refused() -> None:
+    config = forest_config()
+    factors = forest_factors(**{k: v for k, v in GROWTH.items() if k != "carbon_sink"})
+    empty = pd.DataFrame(columns=["unit_id"])
+    problems = check_forest(config, pd.DataFrame({"unit_id": ["A"]}), empty, factors)
+    assert [p.where for p in problems] == ["forest_factors.factor"]
+    assert "no ['carbon_sink'] for 2024" in problems[0].message
 
 
 def test_ledger_pays_one_programme_per_area_service_year() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import linkage.export
 from linkage.errors import InputTableError
-from linkage.run import LinkResult, compute_link, run_link, summary_rows
+from linkage.run import LinkResult, compute_link, read_link, run_link, summary_rows
 from tests.linkage.conftest import EXAMPLE, five_district_config, five_district_tables, write_case
 
 
@@ -75,8 +75,11 @@ def test_json_matches_its_schema_and_the_csv(example_run: LinkResult) -> None:
         (s, u): a for s, u, a in table[["stage", "unit_id", "amount_fen"]].itertuples(index=False)
     }
     defaults = {d["name"]: d for d in document["defaults_used"]}
-    water = defaults["water_two_way.deterioration_cny_per_section_month_class"]
-    assert water["value"] == 300000 and "2014" in water["source"]
+    # 2024 is under the 2022 water rules: no sourced amount, the example gives its own
+    assert not any(name.startswith("water_two_way") for name in defaults)
+    lines = pd.DataFrame(document["programmes"]["water_lines"])
+    assert set(lines["rule_set"]) == {"beijing-2022"}
+    assert lines["amount_source"].str.startswith("policy input").all()
     assert defaults["forest.standard_cny_per_mu_yr"]["value"] == 70
     assert set(document["programmes"]) == {
         "water_lines",
@@ -179,4 +182,4 @@ def test_mixed_constant_price_years_are_refused(tmp_path: Path) -> None:
     tables["accounts"].loc[tables["accounts"]["year"] == 2023, "price_year"] = 2015
     path = write_case(tmp_path, five_district_config(), tables)
     with pytest.raises(InputTableError, match=r"\[gep_indicators\] accounts.price_year"):
-        compute_link(path)
+        compute_link(*read_link(path))

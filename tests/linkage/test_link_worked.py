@@ -32,7 +32,7 @@ from decimal import Decimal
 
 import pytest
 
-from linkage.run import compute_link
+from linkage.run import compute_link, read_link
 from tests.linkage.conftest import five_district_config, five_district_tables, write_case
 
 EXPECTED_FEN = {"A": 10_740_741, "B": 25_777_778, "C": 27_500_000, "D": 14_500_000, "E": 21_481_481}
@@ -41,7 +41,9 @@ EXPECTED_FEN = {"A": 10_740_741, "B": 25_777_778, "C": 27_500_000, "D": 14_500_0
 @pytest.fixture(scope="module")
 def worked(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("worked")
-    return compute_link(write_case(folder, five_district_config(), five_district_tables()))
+    return compute_link(
+        *read_link(write_case(folder, five_district_config(), five_district_tables()))
+    )
 
 
 def test_amounts_match_the_hand_computation(worked) -> None:

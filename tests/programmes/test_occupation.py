@@ -17,8 +17,9 @@ from shapely.geometry import box
 from data_catalog.catalog import Catalog, load_catalog
 from gep.accounts import unit_level, zonal_sum
 from gep.config import demo_config_path, load_run_config
+from gep.cropland import cropland_areas
 from gep.errors import CRSError, InputError
-from gep.occupation import annuity_factor, cropland_areas, run_occupation
+from gep.occupation import annuity_factor, run_occupation
 from gep.pipeline import ACCOUNTED, load_prices, run_service
 from gep.valuation import value_quantities
 

@@ -15,7 +15,7 @@ import pytest
 from linkage.errors import ConfigError, InputTableError
 from linkage.programmes.cropland import M2_PER_MU, mu_from_m2
 from linkage.programmes.transfer import grade_ei_change
-from linkage.run import LinkResult, compute_link
+from linkage.run import LinkResult, compute_link, read_link
 from tests.linkage.conftest import write_case
 from tests.programmes.conftest import (
     CROPLAND,
@@ -28,7 +28,9 @@ from tests.programmes.conftest import (
 
 
 def _run(tmp_path: Path, **sections: object) -> LinkResult:
-    return compute_link(write_case(tmp_path, programme_config(**sections), programme_tables()))
+    return compute_link(
+        *read_link(write_case(tmp_path, programme_config(**sections), programme_tables()))
+    )
 
 
 def _paid(result: LinkResult, programme: str) -> dict[str, int]:
@@ -206,7 +208,7 @@ def test_ledger_rejection_moves_the_pool_to_the_other_designation(tmp_path: Path
     )
     ledger = {**LEDGER, "programme_priority": ["ministry_award", *LEDGER["programme_priority"]]}
     config = programme_config(evaluation=EVALUATION, transfer=TRANSFER, ledger=ledger)
-    result = compute_link(write_case(tmp_path, config, tables))
+    result = compute_link(*read_link(write_case(tmp_path, config, tables)))
     awards = result.allocation.set_index("unit_id")["award_fen"]
     assert awards["A"] == 0 and awards["B"] == 90_000_000
 
@@ -218,16 +220,22 @@ def test_bad_programme_inputs_are_refused_with_rule_ids(tmp_path: Path) -> None:
     config = programme_config(cropland=CROPLAND)
     del config["inputs"]["cropland_areas"]
     with pytest.raises(ConfigError, match=r"\[CL\] inputs.cropland_areas"):
-        compute_link(write_case(tmp_path / "b", config, programme_tables()))
+        compute_link(*read_link(write_case(tmp_path / "b", config, programme_tables())))
     tables = programme_tables()
     tables["designations"].loc[0, "designation"] = "unknown_title"
     with pytest.raises(InputTableError, match=r"\[EV.awards\].*unknown_title"):
         compute_link(
-            write_case(
-                tmp_path / "c", programme_config(evaluation=EVALUATION, transfer=TRANSFER), tables
+            *read_link(
+                write_case(
+                    tmp_path / "c",
+                    programme_config(evaluation=EVALUATION, transfer=TRANSFER),
+                    tables,
+                )
             )
         )
     missing = programme_tables()
     missing["indicators"] = missing["indicators"][missing["indicators"]["year"] == 2024]
     with pytest.raises(InputTableError, match=r"\[KT.ei\].*both years"):
-        compute_link(write_case(tmp_path / "d", programme_config(transfer=TRANSFER), missing))
+        compute_link(
+            *read_link(write_case(tmp_path / "d", programme_config(transfer=TRANSFER), missing))
+        )
