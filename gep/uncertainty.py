@@ -14,25 +14,25 @@ keeps, per unit, the terms a sample needs:
   pixels from pre-computed ``φ`` and ``AWC/P`` (:func:`gep.calibration.fu_zhang_yield`).
 
 Distributions are declared as ``{name: {dist: normal, mean: .., sd: ..}}`` (normal, lognormal,
-uniform, triangular). Sampling is seeded.
+uniform, triangular; :mod:`gep.analysis.distributions`). Sampling is seeded. Allocations
+recomputed per sample are in :mod:`gep.analysis.allocation`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
-from scipy import stats
 
 from data_catalog.catalog import Catalog, load_catalog
 from data_catalog.errors import InputError
 from gep import units
 from gep.accounts import UnitLevel, zonal_sum
+from gep.analysis.allocation import Allocate, gep_share_allocation, policy_allocation
+from gep.analysis.distributions import Distribution, load_distributions, sample_distributions
 from gep.calibration import (
     WaterYieldPixels,
     catchments_from_level,
@@ -45,105 +45,19 @@ from gep.prices import price_for_year
 from gep.valuation import value_quantities
 
 __all__ = [
+    "Allocate",
+    "ComponentTerm",
     "Distribution",
     "GEPModel",
     "MonteCarloResult",
+    "QuantityTerm",
     "build_gep_model",
     "gep_share_allocation",
     "load_distributions",
     "monte_carlo",
+    "policy_allocation",
     "sample_distributions",
 ]
-
-Allocate = Callable[[np.ndarray], np.ndarray]
-
-
-class Distribution(BaseModel):
-    """A declared distribution of one parameter or price.
-
-    ``normal`` (mean, sd; optional low/high truncation), ``lognormal`` (mean_log, sd_log of
-    ln x), ``uniform`` (low, high), ``triangular`` (low, mode, high).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dist: Literal["normal", "lognormal", "uniform", "triangular"]
-    mean: float | None = None
-    sd: float | None = None
-    mean_log: float | None = None
-    sd_log: float | None = None
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
-
-    @model_validator(mode="after")
-    def _complete(self) -> Distribution:
-        need = {
-            "normal": ("mean", "sd"),
-            "lognormal": ("mean_log", "sd_log"),
-            "uniform": ("low", "high"),
-            "triangular": ("low", "mode", "high"),
-        }[self.dist]
-        missing = [n for n in need if getattr(self, n) is None]
-        if missing:
-            raise ValueError(f"{self.dist} needs {list(need)}; missing {missing}")
-        if self.dist in ("uniform", "triangular") and not self.low < self.high:  # type: ignore[operator]
-            raise ValueError(f"{self.dist}: low must be < high")
-        if self.dist == "triangular" and not self.low <= self.mode <= self.high:  # type: ignore[operator]
-            raise ValueError("triangular: low <= mode <= high")
-        if (self.sd is not None and self.sd <= 0) or (self.sd_log is not None and self.sd_log <= 0):
-            raise ValueError("sd and sd_log must be > 0")
-        return self
-
-    @property
-    def bounded(self) -> bool:
-        """Whether the support is finite (uniform, triangular, normal truncated on both sides)."""
-        return self.dist in ("uniform", "triangular") or (
-            self.dist == "normal" and self.low is not None and self.high is not None
-        )
-
-    def frozen(self) -> Any:
-        """The scipy.stats frozen distribution."""
-        if self.dist == "uniform":
-            return stats.uniform(self.low, self.high - self.low)  # type: ignore[operator]
-        if self.dist == "triangular":
-            width = self.high - self.low  # type: ignore[operator]
-            return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)  # type: ignore[operator]
-        if self.dist == "lognormal":
-            return stats.lognorm(self.sd_log, scale=np.exp(self.mean_log))  # type: ignore[arg-type]
-        if self.low is not None or self.high is not None:
-            lo = -np.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
-            hi = np.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
-            return stats.truncnorm(lo, hi, loc=self.mean, scale=self.sd)
-        return stats.norm(self.mean, self.sd)
-
-    def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """Values at probabilities ``u`` (inverse CDF; open-ended tails clipped at 1e-6)."""
-        q = np.asarray(u, dtype=np.float64)
-        if not self.bounded:
-            q = np.clip(q, 1e-6, 1 - 1e-6)
-        return np.asarray(self.frozen().ppf(q), dtype=np.float64)
-
-
-def load_distributions(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, Distribution]:
-    """Distributions from a config mapping ``{name: {dist: .., ...}}``; all problems at once."""
-    out, problems = {}, []
-    for name, spec in mapping.items():
-        try:
-            out[str(name)] = Distribution.model_validate(dict(spec))
-        except ValueError as exc:
-            problems.append(f"  - {name}: {exc}".replace("\n", " "))
-    if problems:
-        raise InputError("invalid distributions:\n" + "\n".join(problems))
-    return out
-
-
-def sample_distributions(
-    distributions: Mapping[str, Distribution], n: int, *, seed: int
-) -> pd.DataFrame:
-    """``n`` independent draws of every declared quantity (seeded), one column each."""
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame({name: d.from_unit(rng.random(n)) for name, d in distributions.items()})
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,68 +384,6 @@ def _components(
 # --------------------------------------------------------------------------------------------
 
 
-def gep_share_allocation(budget_cny: float) -> Allocate:
-    """Allocation of a fund in proportion to GEP, ``budget · GEP_u / Σ GEP`` (negatives as 0).
-
-    This is the GEP component of the linkage formula family (METHODS.md §4: a fund split by
-    constant-price GEP); a full policy allocation adds scores, floors and caps
-    (:mod:`linkage`).
-    """
-
-    def allocate(gep: np.ndarray) -> np.ndarray:
-        positive = np.clip(gep, 0.0, None)
-        total = positive.sum(axis=1, keepdims=True)
-        return budget_cny * positive / np.where(total > 0, total, 1.0)
-
-    return allocate
-
-
-def policy_allocation(
-    policy: Path, unit_ids: Sequence[str], *, level: str = "district"
-) -> Allocate:
-    """The linkage policy's own allocation, recomputed for each sample of GEP per unit.
-
-    The policy and its tables are validated once (:func:`linkage.run.validate_all`); for each
-    sample the accounts rows of each unit at ``level`` in the policy year are scaled so that the
-    unit's constant-price GEP equals the sampled value (the composition of its services is
-    kept), and the whole allocation (scores, GEP tilt, deductions, bounds, budget closure to the
-    fen) is recomputed in memory with :func:`linkage.run.allocation_with_accounts`.
-
-    Parameters
-    ----------
-    policy : pathlib.Path
-        A concrete policy file (e.g. written by :func:`gep.linkage_inputs.prepare_linkage`).
-    unit_ids : sequence of str
-        Units in the column order of the GEP matrix.
-    level : str
-        Level of those units.
-    """
-    from linkage.run import allocation_with_accounts, validate_all
-
-    config, inputs, previous = validate_all(Path(policy))
-    accounts = inputs.table("accounts")
-    rows = (accounts["level"] == level) & (accounts["year"] == config.policy.year)
-    ids = [str(u) for u in unit_ids]
-    base = accounts[rows].groupby("unit_id")["value_constant_cny"].sum().reindex(ids)
-    if base.isna().any() or (base == 0).any():
-        missing = base.index[base.isna() | (base == 0)].tolist()
-        raise InputError(f"policy allocation: no constant-price GEP in the accounts for {missing}")
-
-    def allocate(gep: np.ndarray) -> np.ndarray:
-        out = np.empty_like(gep, dtype=np.float64)
-        for i, sample in enumerate(np.atleast_2d(gep)):
-            ratio = pd.Series(sample / base.to_numpy(), index=ids)
-            scaled = accounts.copy()
-            factor = scaled.loc[rows, "unit_id"].map(ratio).to_numpy()
-            scaled.loc[rows, "value_constant_cny"] = scaled.loc[rows, "value_constant_cny"] * factor
-            table = allocation_with_accounts(config, inputs, previous, scaled)
-            amounts = table[table["level"] == level].set_index("unit_id")["amount_cny"]
-            out[i] = amounts.reindex(ids).to_numpy(dtype=np.float64)
-        return out
-
-    return allocate
-
-
 def _ranks(values: np.ndarray) -> np.ndarray:
     """Rank of each unit per sample (1 = largest)."""
     order = np.argsort(-values, axis=1, kind="stable")
@@ -588,8 +440,13 @@ def monte_carlo(
     *,
     seed: int,
     allocate: Allocate | None = None,
+    joint: pd.DataFrame | None = None,
 ) -> MonteCarloResult:
     """Monte Carlo of GEP per unit (and of an allocation) over declared distributions.
+
+    ``joint`` adds columns drawn together (e.g. rows of a calibration's posterior run file,
+    so that fitted parameters keep their correlation); it has ``n`` rows and names no
+    parameter that ``distributions`` also declares.
 
     Parameters
     ----------
@@ -603,6 +460,8 @@ def monte_carlo(
         Seed of the sampler.
     allocate : callable, optional
         GEP matrix ``(n, units)`` → allocation matrix (e.g. :func:`gep_share_allocation`).
+    joint : DataFrame, optional
+        Columns sampled jointly, one row per sample (see above).
 
     Returns
     -------
@@ -610,6 +469,15 @@ def monte_carlo(
     """
     model.check(distributions)
     samples = sample_distributions(distributions, n, seed=seed)
+    if joint is not None:
+        model.check(joint.columns)
+        both = sorted(set(joint.columns) & set(distributions))
+        if both or len(joint) != n:
+            raise InputError(
+                f"uncertainty: joint samples must have {n} rows (got {len(joint)}) and must not "
+                f"repeat declared distributions (both: {both})"
+            )
+        samples = pd.concat([samples, joint.reset_index(drop=True)], axis=1)
     gep = model.evaluate(samples)
     baseline = model.baseline()
     result = MonteCarloResult(model.units, samples, gep, baseline)

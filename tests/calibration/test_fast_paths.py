@@ -8,7 +8,7 @@ from gep.accounts import unit_level, zonal_sum
 from gep.calibration import delivery_ratio, fu_zhang_yield, water_yield_problem
 from gep.config import demo_config_path, load_run_config
 from gep.kernels import water
-from gep.kernels.sdr import sediment_delivery_ratio
+from gep.kernels.connectivity import sediment_delivery_ratio
 from gep.pipeline import run_service
 
 

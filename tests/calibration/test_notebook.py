@@ -51,6 +51,7 @@ def test_researcher_notebook_executes(tmp_path):
         ).execute()
         text = _outputs_text(nb)
         assert "least_squares" in text
+        assert "not identifiable" in text and "FAILED nse_not_negative" in text
         assert not any(
             o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", [])
         )
@@ -66,9 +67,15 @@ def test_researcher_notebook_executes(tmp_path):
         os.chdir(cwd)
     assert namespace["z_fit"].statistics["nse"] > 0.9
     assert len(namespace["mc"].gep) == 5000
+    assert namespace["toy_fit"].identifiability.non_identifiable == ("a", "b")
+    assert not namespace["alpha_fit"].passed
+    assert namespace["validation"].validation.statistics["n_observations"] == 4
+    assert (namespace["posterior"].intervals()["r_hat"] < 1.2).all()
 
 
-@pytest.mark.parametrize("name", ["z_fit", "mc"])
+@pytest.mark.parametrize(
+    "name", ["z_fit", "mc", "toy_fit", "alpha_fit", "validation", "posterior", "timings"]
+)
 def test_notebook_names_the_objects_the_fallback_checks(name):
     source = "".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
     assert f"{name} =" in source

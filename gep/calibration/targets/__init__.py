@@ -1,0 +1,1 @@
+"""Calibration targets: each builds a :class:`gep.calibration.FitProblem` once."""
