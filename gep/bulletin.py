@@ -4,8 +4,11 @@ Beijing 2022 implementation opinions §(十六) ask for an information release s
 compensation statistics (建立本市生态保护补偿统计指标体系和信息发布制度). Each bulletin states,
 for its unit:
 
-* GEP of the latest year at current and constant prices, and its composition by service
-  (share of the constant-price total);
+* GEP of the latest year at current and constant prices, by category (provisioning 供给服务,
+  regulating 调节服务, cultural 文化服务) with GEP-R (the regulating part), whether the total is
+  complete or partial (and which catalogue items are missing,
+  :func:`gep.services.catalogue.missing_items`), and its composition by service (share of the
+  constant-price total);
 * the change since the previous accounted year at constant prices (volume change), and the
   volume/price decomposition of the current-price change (:func:`gep.decomposition.decompose`:
   ``ΔV = Σ p0 (q1 − q0) + Σ q1 (p1 − p0)``, METHODS §3);
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gep.decomposition import decompose
+from gep.services.catalogue import CATEGORIES, category_or_unclassified, missing_items
 
 __all__ = ["PROGRAMME_LABELS", "bulletin_facts", "write_bulletins"]
 
@@ -42,6 +46,12 @@ PROGRAMME_LABELS = {
     "demonstration_awards": "demonstration-designation awards",
 }
 _TOP_DRIVERS = 3
+#: Bilingual labels of the GEP categories.
+CATEGORY_LABELS = {
+    "provisioning": "provisioning services 供给服务",
+    "regulating": "regulating services 调节服务 (GEP-R)",
+    "cultural": "cultural services 文化服务",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,8 @@ class _Facts:
     change_constant: float | None
     decomposition: dict[str, float] | None
     compensation: list[tuple[str, int]]  # (label, fen)
+    categories: dict[str, float]  # category → constant-price value
+    missing: str  # catalogue items not valued ("" when the GEP is complete)
 
 
 def _factor(accounts: pd.DataFrame) -> pd.Series:
@@ -184,6 +196,8 @@ def bulletin_facts(
         else {}
     )
     paid = _compensation(allocation, programmes)
+    categories = _categories(accounts, year)
+    missing = "; ".join(f"{i.service} {i.zh}" for i in missing_items(set(accounts["service"])))
     units = accounts.drop_duplicates("unit_id")
     price_year = _base_year(accounts)
     facts = []
@@ -209,10 +223,31 @@ def bulletin_facts(
                 sum(r[3] or 0.0 for r in services) if has_change else None,
                 parts.get(unit),
                 paid.get(unit, []),
+                categories.get(unit, dict.fromkeys(CATEGORIES, 0.0)),
+                missing,
             )
         )
     order = {"district": 0, "township": 1}
     return sorted(facts, key=lambda f: (order.get(f.level, 2), f.unit_id))
+
+
+def _categories(accounts: pd.DataFrame, year: int) -> dict[str, dict[str, float]]:
+    """Per unit: constant-price value of each GEP category in ``year`` (0 when absent)."""
+    rows = accounts[accounts["year"] == year]
+    category = (
+        rows["category"]
+        if "category" in rows.columns
+        else rows["service"].map(category_or_unclassified)
+    )
+    sums = (
+        rows.assign(category=category).groupby(["unit_id", "category"])["value_constant_cny"].sum()
+    )
+    out: dict[str, dict[str, float]] = {}
+    for unit, cat, value in zip(
+        sums.index.get_level_values(0), sums.index.get_level_values(1), sums.to_numpy(), strict=True
+    ):
+        out.setdefault(str(unit), dict.fromkeys(CATEGORIES, 0.0))[str(cat)] = float(value)
+    return out
 
 
 def _cny(x: float) -> str:
@@ -232,6 +267,15 @@ def _sections(f: _Facts) -> dict[str, Rows]:
     head: Rows = [
         ("GEP at current prices", f"{_cny(f.gep_current)} CNY"),
         (f"GEP at constant prices of {f.price_year}", f"{_cny(f.gep_constant)} CNY"),
+    ]
+    head.append(
+        (
+            "Scope 核算范围",
+            f"partial 部分 (missing 缺: {f.missing})" if f.missing else "complete 完整",
+        )
+    )
+    head += [
+        (f"  {CATEGORY_LABELS[c]}", f"{_cny(f.categories.get(c, 0.0))} CNY") for c in CATEGORIES
     ]
     if f.change_constant is not None:
         head.append(

@@ -15,7 +15,18 @@ from gep.valuation import ValuationConfig
 SAMPLE = "sample"
 
 #: services the pipeline knows how to feed from a catalog
-PIPELINE_SERVICES = ("water_conservation", "water_yield", "carbon_nep", "soil_retention")
+PIPELINE_SERVICES = (
+    "water_conservation",
+    "water_yield",
+    "carbon_nep",
+    "carbon_stock_change",
+    "soil_retention",
+    "oxygen_release",
+    "climate_regulation",
+    "flood_regulation",
+    "air_purification",
+    "water_purification",
+)
 
 
 class UnitLevelConfig(BaseModel):
@@ -37,6 +48,11 @@ class PriceSources(BaseModel):
 
     unit_prices: str = "builtin"
     price_indices: str = "builtin"
+    extra_unit_prices: list[str] = Field(
+        default_factory=list,
+        description="catalog table entries with more price rows (same columns as the unit "
+        "prices), appended to the unit prices",
+    )
 
 
 class RunConfig(BaseModel):
@@ -49,6 +65,16 @@ class RunConfig(BaseModel):
     years: list[int] = Field(min_length=1)
     parameters: str = Field(description="catalog table entry with ecosystem-type parameters")
     services: dict[str, dict[str, Any]]
+    statistics: str | None = Field(
+        default=None,
+        description="catalog table entry of statistics per unit of the finest level "
+        "(provisioning products, visits): unit_id, year, service, item, quantity, quantity_unit",
+    )
+    pollutant_loads: str | None = Field(
+        default=None,
+        description="catalog table entry of pollutant loads per unit of the finest level "
+        "(unit_id, year, pollutant, load, load_unit): caps air and water purification",
+    )
     units: list[UnitLevelConfig] = Field(min_length=1)
     valuation: ValuationConfig
     prices: PriceSources = PriceSources()
@@ -65,6 +91,12 @@ class RunConfig(BaseModel):
         unknown = sorted(set(self.services) - set(PIPELINE_SERVICES))
         if unknown:
             raise ValueError(f"unknown services {unknown}; choose from {list(PIPELINE_SERVICES)}")
+        capped = {"air_purification", "water_purification"} & set(self.services)
+        if capped and self.pollutant_loads is None:
+            raise ValueError(
+                f"{sorted(capped)} need `pollutant_loads:` (a catalog table of the loads emitted "
+                "per unit): purification is capped by the actual loads"
+            )
         if self.valuation.base_year not in self.years and not self.years:
             raise ValueError("years must not be empty")
         return self

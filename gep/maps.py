@@ -22,7 +22,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gep.exports import atomic_write  # noqa: E402
+from gep.io.atomic import atomic_write  # noqa: E402
 
 SYNTHETIC_FOOTNOTE = "SYNTHETIC INPUTS (gep sample region): not data about Beijing"
 DPI = 110
@@ -140,6 +140,45 @@ def choropleth(
     return _save(fig, path)
 
 
+#: Largest side (pixels) of the array a raster map is drawn from.
+DISPLAY_MAX_SIDE = 1500
+
+
+def display_array(values: np.ndarray, max_side: int) -> np.ndarray:
+    """``values`` reduced by whole-block means (NaN ignored) to at most ``max_side`` a side.
+
+    Works through bands of rows, so the memory it adds is a band, not a copy of the raster.
+
+    Examples
+    --------
+    >>> a = np.arange(16, dtype=float).reshape(4, 4)
+    >>> display_array(a, 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    >>> display_array(a, 4).shape
+    (4, 4)
+    """
+    factor = int(np.ceil(max(values.shape) / max_side))
+    if factor <= 1:
+        return values.astype(np.float64, copy=False)
+    rows, cols = values.shape
+    out_rows, out_cols = -(-rows // factor), -(-cols // factor)
+    out = np.full((out_rows, out_cols), np.nan)
+    band_rows = factor * 64
+    for r0 in range(0, rows, band_rows):
+        band = values[r0 : r0 + band_rows].astype(np.float64)
+        n = -(-band.shape[0] // factor)
+        padded = np.full((n * factor, out_cols * factor), np.nan)
+        padded[: band.shape[0], :cols] = band
+        blocks = padded.reshape(n, factor, out_cols, factor)
+        finite = np.isfinite(blocks)
+        counts = finite.sum(axis=(1, 3))
+        sums = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[r0 // factor : r0 // factor + n] = np.where(counts > 0, sums / counts, np.nan)
+    return out
+
+
 def raster_map(
     da: xr.DataArray,
     path: Path,
@@ -149,8 +188,13 @@ def raster_map(
     note: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
 ) -> Path:
-    """Map a per-pixel raster (robust 2–98 % colour stretch; diverging if it changes sign)."""
-    values = np.asarray(da.values, dtype=np.float64)
+    """Map a per-pixel raster (robust 2–98 % colour stretch; diverging if it changes sign).
+
+    Rasters larger than :data:`DISPLAY_MAX_SIDE` pixels a side are drawn from block means
+    (:func:`display_array`): a 7.5-inch figure shows no more, and a 30 m or 10 m raster is not
+    copied, sorted and resampled whole by the plotting library.
+    """
+    values = display_array(np.asarray(da.values), DISPLAY_MAX_SIDE)
     finite = values[np.isfinite(values)]
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
     x, y = da["x"].values, da["y"].values

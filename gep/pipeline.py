@@ -16,20 +16,37 @@ import xarray as xr
 
 from data_catalog.catalog import Catalog, load_catalog
 from data_catalog.errors import InputError
-from data_catalog.tables import load_price_indices, load_scheme, load_unit_prices, read_table
+from data_catalog.tables import (
+    load_carbon_market_prices,
+    load_price_indices,
+    load_scheme,
+    load_unit_prices,
+    read_table,
+)
 from gep.accounts import UnitLevel, accounts_table, check_hierarchy, quantity_table, unit_level
 from gep.config import RunConfig
 from gep.decomposition import decompose
+from gep.prices import carbon_market_series
 from gep.services import SERVICES
+from gep.services.purification import AIR_POLLUTANTS, CAPPED, WATER_POLLUTANTS, capped_quantities
 from gep.services.spec import ServiceInputs
+from gep.services.statistics import unit_quantities
 from gep.valuation import value_quantities
 
-#: quantity (service output) accounted for each pipeline service, per pixel
+#: quantity (service output) accounted for each pipeline service, per pixel. Each quantity
+#: name belongs to one method: the NEP method's CO2 is ``co2_sequestration`` and the stock-change
+#: method's is ``co2_sequestration_stock_change``.
 ACCOUNTED = {
     "water_conservation": ("water_conserved",),
     "water_yield": ("water_yield",),
     "carbon_nep": ("co2_sequestration",),
+    "carbon_stock_change": ("co2_sequestration_stock_change",),
     "soil_retention": ("soil_retention", "avoided_export", "sediment_export"),
+    "oxygen_release": ("oxygen_release",),
+    "climate_regulation": ("transpiration_cooling_energy", "water_evaporation_energy"),
+    "flood_regulation": ("vegetation_flood_storage",),
+    "air_purification": tuple(f"{p}_purification_capacity" for p in AIR_POLLUTANTS),
+    "water_purification": tuple(f"{p}_purification_capacity" for p in WATER_POLLUTANTS),
 }
 
 Progress = Callable[[str], None]
@@ -86,71 +103,143 @@ def class_table(
     return table
 
 
+#: service → raster input → (catalog variable, read per accounting year)
+_RASTERS: dict[str, dict[str, tuple[str, bool]]] = {
+    "water_conservation": {
+        "precipitation": ("precipitation", True),
+        "evapotranspiration": ("evapotranspiration", True),
+        "landcover": ("landcover", True),
+    },
+    "water_yield": {
+        "precipitation": ("precipitation", True),
+        "reference_evapotranspiration": ("reference_evapotranspiration", True),
+        "root_restricting_depth": ("root_restricting_depth", False),
+        "plant_available_water": ("plant_available_water", False),
+        "landcover": ("landcover", True),
+    },
+    "carbon_nep": {"npp": ("net_primary_production", True)},
+    "oxygen_release": {"npp": ("net_primary_production", True)},
+    "carbon_stock_change": {"landcover_alt": ("landcover", True)},
+    "soil_retention": {
+        "elevation": ("elevation", False),
+        "erosivity": ("erosivity", True),
+        "erodibility": ("erodibility", False),
+        "landcover": ("landcover", True),
+    },
+    "climate_regulation": {
+        "evapotranspiration_hot_days": ("evapotranspiration_hot_days", True),
+        "landcover": ("landcover", True),
+    },
+    "flood_regulation": {
+        "storm_precipitation": ("storm_precipitation", True),
+        "landcover": ("landcover", True),
+    },
+    "air_purification": {"landcover": ("landcover", True)},
+    "water_purification": {"landcover": ("landcover", True)},
+}
+
+
 def _rasters_for(cat: Catalog, service: str, year: int) -> dict[str, xr.DataArray]:
-    def by_var(variable: str, yearly: bool = True) -> xr.DataArray:
-        return cat.raster(cat.find(variable=variable, year=year if yearly else None))
-
-    landcover = by_var("landcover")
-    if service == "water_conservation":
-        return {
-            "precipitation": by_var("precipitation"),
-            "evapotranspiration": by_var("evapotranspiration"),
-            "landcover": landcover,
-        }
-    if service == "water_yield":
-        return {
-            "precipitation": by_var("precipitation"),
-            "reference_evapotranspiration": by_var("reference_evapotranspiration"),
-            "root_restricting_depth": by_var("root_restricting_depth", False),
-            "plant_available_water": by_var("plant_available_water", False),
-            "landcover": landcover,
-        }
-    if service == "carbon_nep":
-        return {"npp": by_var("net_primary_production")}
-    return {
-        "elevation": by_var("elevation", False),
-        "erosivity": by_var("erosivity"),
-        "erodibility": by_var("erodibility", False),
-        "landcover": landcover,
+    out = {
+        name: cat.raster(cat.find(variable=variable, year=year if yearly else None))
+        for name, (variable, yearly) in _RASTERS[service].items()
     }
+    if service == "carbon_stock_change":
+        base_year = stock_change_base_year(cat, year)
+        out["landcover_base"] = cat.raster(cat.find(variable="landcover", year=base_year))
+    return out
 
 
-_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "water_conservation": ("runoff_coefficients", {"coef": "runoff_coefficient"}),
+def stock_change_base_year(cat: Catalog, year: int) -> int:
+    """Year of the land-cover map the stock change of ``year`` starts from: the latest earlier.
+
+    Raises
+    ------
+    InputError
+        If the catalog has no land cover before ``year``.
+    """
+    earlier = [y for y in cat.years("landcover") if y < year]
+    if not earlier:
+        raise InputError(
+            f"carbon_stock_change {year}: the catalog has no land cover before {year} "
+            f"(land-cover years: {cat.years('landcover')}); the stock-change method needs two "
+            "maps. Add an earlier land cover to the catalog, drop the year from `years`, or use "
+            "carbon_nep"
+        )
+    return max(earlier)
+
+
+#: service → (table name, {column: parameter}, categorical rasters whose classes it covers)
+_TABLES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
+    "water_conservation": ("runoff_coefficients", {"coef": "runoff_coefficient"}, ("landcover",)),
     "water_yield": (
         "biophysical",
         {"kc": "kc", "root_depth": "root_depth", "vegetated": "lulc_veg"},
+        ("landcover",),
     ),
-    "soil_retention": ("usle_factors", {"usle_c": "usle_c", "usle_p": "usle_p"}),
+    "soil_retention": (
+        "usle_factors",
+        {"usle_c": "usle_c", "usle_p": "usle_p", "rusle_applies": "rusle_applies"},
+        ("landcover",),
+    ),
+    "carbon_stock_change": (
+        "carbon_pools",
+        {pool: pool for pool in ("c_above", "c_below", "c_soil", "c_dead")},
+        ("landcover_base", "landcover_alt"),
+    ),
+    "climate_regulation": (
+        "climate_surfaces",
+        {"transpiring": "climate_transpiring", "evaporating": "climate_evaporating"},
+        ("landcover",),
+    ),
+    "flood_regulation": (
+        "storm_runoff",
+        {"coef": "storm_runoff_coefficient"},
+        ("landcover",),
+    ),
+    "air_purification": (
+        "air_purification_capacity",
+        {p: f"air_capacity_{p}" for p in AIR_POLLUTANTS},
+        ("landcover",),
+    ),
+    "water_purification": (
+        "water_purification_capacity",
+        {p: f"water_capacity_{p}" for p in WATER_POLLUTANTS},
+        ("landcover",),
+    ),
 }
-
-_REGISTRY_NAME = {"carbon_nep": "carbon_nep"}
 
 
 def run_service(
     cat: Catalog, config: RunConfig, params: pd.DataFrame, service: str, year: int
 ) -> xr.Dataset:
     """Run one service for one year on the catalog's reference grid."""
-    registered = SERVICES[_REGISTRY_NAME.get(service, service)]
+    registered = SERVICES[service]
     rasters = _rasters_for(cat, service, year)
     tables = {}
     if service in _TABLES:
-        name, columns = _TABLES[service]
+        name, columns, keys = _TABLES[service]
         lc = cat.find(variable="landcover", year=year)
-        tables[name] = _used_classes(class_table(cat, lc, params, columns), rasters["landcover"])
+        table = class_table(cat, lc, params, columns)
+        tables[name] = _used_classes(table, [rasters[k] for k in keys])
+    service_params = dict(config.services[service])
+    if service == "carbon_stock_change":
+        service_params["n_years"] = float(year - stock_change_base_year(cat, year))
     inputs = ServiceInputs.build(
         registered.spec,
         cat.reference_grid(),
         rasters=rasters,
         tables=tables,
-        params=config.services[service],
+        params=service_params,
     )
     return registered.compute(inputs)
 
 
-def _used_classes(table: pd.DataFrame, landcover: xr.DataArray) -> pd.DataFrame:
-    """Keep the rows of classes present in the raster (others may lack parameters)."""
-    codes = np.unique(landcover.values[landcover.coords["valid"].values])
+def _used_classes(table: pd.DataFrame, landcovers: list[xr.DataArray]) -> pd.DataFrame:
+    """Keep the rows of classes present in the rasters (others may lack parameters)."""
+    codes = np.unique(
+        np.concatenate([np.unique(lc.values[lc.coords["valid"].values]) for lc in landcovers])
+    )
     return table.loc[table.index.intersection(pd.Index(codes.astype(int)))]
 
 
@@ -202,12 +291,24 @@ def unit_levels(cat: Catalog, config: RunConfig) -> list[UnitLevel]:
 
 
 def load_prices(config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Unit prices and price indices (built-in or the config's CSVs)."""
+    """Unit prices and price indices (built-in or the config's CSVs).
+
+    The annual-mean carbon market prices (items ``carbon_price_national_ets`` and
+    ``carbon_price_beijing_pilot``, :func:`gep.prices.carbon_market_series`) are added unless
+    the unit-price table already has those items, and so are the rows of the catalog tables
+    named in ``prices.extra_unit_prices``.
+    """
     prices_path = config.price_file("unit_prices")
     indices_path = config.price_file("price_indices")
     prices = (
         load_unit_prices() if prices_path is None else read_table(prices_path, name="unit prices")
     )
+    market = carbon_market_series(load_carbon_market_prices())
+    prices = pd.concat([prices, market[~market["item"].isin(prices["item"])]], ignore_index=True)
+    if config.prices.extra_unit_prices:
+        cat = load_catalog(config.catalog_file())
+        extra = [cat.table(name) for name in config.prices.extra_unit_prices]
+        prices = pd.concat([prices, *extra], ignore_index=True)
     indices = (
         load_price_indices()
         if indices_path is None
@@ -229,6 +330,30 @@ def build_accounts(
     """
     prices, indices = load_prices(config)
     quantities = quantity_table(levels, rasters)
+    if config.statistics is not None:
+        stats = unit_quantities(
+            cat.table(config.statistics),
+            [level.units for level in levels],
+            name=config.statistics,
+            years=list(config.years),
+        )
+        quantities = pd.concat([quantities, stats[quantities.columns]], ignore_index=True)
+    if config.pollutant_loads is not None and quantities["quantity_name"].isin(CAPPED).any():
+        capped = capped_quantities(
+            quantities,
+            cat.table(config.pollutant_loads),
+            [level.units for level in levels],
+            name=config.pollutant_loads,
+        )
+        quantities = pd.concat([quantities, capped[quantities.columns]], ignore_index=True)
+    have = set(quantities["quantity_name"])
+    lacking = [c.quantity for c in config.valuation.enabled() if c.quantity not in have]
+    if lacking:
+        raise InputError(
+            f"valuation: no quantity {sorted(lacking)} in the accounts; run the service that "
+            "produces it, add it to the statistics table (`statistics:`), give the pollutant "
+            "loads (`pollutant_loads:`) or disable the component"
+        )
     valued = value_quantities(quantities, config.valuation, prices, indices)
     accounts = accounts_table(quantities, valued)
     warnings = [w for level in levels for w in level.warnings]
@@ -277,3 +402,31 @@ def run_summary(acc: Accounts) -> dict[str, Any]:
     """Totals per level and year (constant prices), for messages and tests."""
     gep = acc.accounts.groupby(["level", "year"], as_index=False)["value_constant_cny"].sum()
     return {f"{r.level} {r.year}": float(r.value_constant_cny) for r in gep.itertuples()}
+
+
+def restrict_services(config: RunConfig, services: tuple[str, ...] | list[str]) -> RunConfig:
+    """The run with only ``services`` and the valuation components of their quantities.
+
+    Name ``"statistics"`` among ``services`` to keep the statistics table and its items.
+
+    The GEP of such a run is labelled partial (:func:`gep.accounts.gep_by_unit`).
+    """
+    keep = [s for s in config.services if s in services]
+    produced = {q for s in keep for q in ACCOUNTED[s]}
+    produced |= {CAPPED[q][1] for q in produced if q in CAPPED}
+    if config.statistics is not None and "statistics" in services:
+        produced |= _statistics_items(config)
+    components = [c for c in config.valuation.components if c.quantity in produced]
+    return config.model_copy(
+        update={
+            "services": {s: config.services[s] for s in keep},
+            "statistics": config.statistics if "statistics" in services else None,
+            "valuation": config.valuation.model_copy(update={"components": components}),
+        }
+    )
+
+
+def _statistics_items(config: RunConfig) -> set[str]:
+    cat = load_catalog(config.catalog_file())
+    assert config.statistics is not None
+    return {str(i) for i in cat.table(config.statistics)["item"].unique()}

@@ -187,3 +187,72 @@ def _select_row(prices: pd.DataFrame, item: str, year: int, price_year: int | No
     if not earlier.empty:
         return earlier.iloc[int(np.argmax(earlier["price_year"].astype(int).to_numpy()))]
     return rows.iloc[int(np.argmin(years.to_numpy()))]
+
+
+#: carbon markets whose annual means become price items ``carbon_price_<market>``
+CARBON_MARKETS = ("national_ets", "beijing_pilot")
+
+
+def carbon_market_series(market_prices: pd.DataFrame) -> pd.DataFrame:
+    """Annual-mean carbon market prices as unit-price rows ``carbon_price_<market>``.
+
+    Only rows flagged ``annual_series = true`` are used (annual means; single trading days,
+    first trades and auction prices are kept in the table for reference but are not a year's
+    price). Each row keeps its price year, source and confidence; rows back-calculated from a
+    stated percentage change carry ``derived from stated %``. Years between or beyond the
+    observed ones are moved with the CPI like any other price (module docstring), so an
+    accounting year before the first market year (e.g. 2020 for the national ETS, opened
+    2021-07-16) uses the first annual mean deflated back, as the accounts' ``price_year`` shows.
+
+    Parameters
+    ----------
+    market_prices : DataFrame
+        :func:`data_catalog.tables.load_carbon_market_prices`: ``market, value, unit,
+        price_year, kind, source, confidence, annual_series``.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``item, service, value, unit, price_year, deflator, source, confidence, note``.
+
+    Raises
+    ------
+    InputError
+        If a market has no annual-mean row or a row is not quoted in ``CNY t-1 CO2``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"market": ["national_ets"], "value": [46.6],
+    ...     "unit": ["CNY t-1 CO2"], "price_year": [2021], "kind": ["annual average"],
+    ...     "source": ["ICCWTE"], "confidence": ["derived from stated %"],
+    ...     "annual_series": [True]})
+    >>> carbon_market_series(t)[["item", "value", "price_year"]].to_numpy().tolist()
+    [['carbon_price_national_ets', 46.6, 2021]]
+    """
+    flag = market_prices["annual_series"].astype(str).str.strip().str.lower() == "true"
+    rows = market_prices[flag]
+    bad = rows[rows["unit"] != "CNY t-1 CO2"]
+    if not bad.empty:
+        raise InputError(
+            f"carbon market prices: unit {sorted(set(bad['unit']))} where 'CNY t-1 CO2' is "
+            "expected (prices per tonne of CO2); convert per-t-C prices with × 12/44"
+        )
+    for market in sorted(set(market_prices["market"])):
+        if rows[rows["market"] == market].empty:
+            raise InputError(
+                f"carbon market prices: market '{market}' has no row with annual_series = true; "
+                "flag its annual means (not single days) or remove the market"
+            )
+    return pd.DataFrame(
+        {
+            "item": "carbon_price_" + rows["market"].astype(str),
+            "service": "carbon_sequestration",
+            "value": rows["value"].astype(float),
+            "unit": rows["unit"],
+            "price_year": rows["price_year"].astype(int),
+            "deflator": "cpi",
+            "source": rows["source"] + " (" + rows["kind"] + ")",
+            "confidence": rows["confidence"],
+            "note": "carbon market annual mean",
+        }
+    ).reset_index(drop=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from gep.exports import atomic_write
+from gep.io.atomic import atomic_write
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC',sans-serif;margin:2em auto;

@@ -9,7 +9,18 @@ MEE 2020 guide; METHODS.md §2):
   SDR was computed, the avoided export ``Q_ae/ρ·c`` (λ is then not used);
 * soil retention as reduced nutrient loss ``Q_sr·C_n·p_n`` for N and P (content as a mass
   fraction, price in CNY per t of nutrient);
-* carbon sequestration (t CO₂) × carbon price (CNY per t CO₂).
+* carbon sequestration (t CO₂) × carbon price (CNY per t CO₂): by default the annual mean of a
+  carbon market (``carbon_price_national_ets`` or ``carbon_price_beijing_pilot``,
+  :func:`gep.prices.carbon_market_series`); the afforestation cost
+  (``carbon_afforestation_cost_co2``) is the documented alternative;
+* N and P kept out of water at Beijing's environmental protection tax equivalents
+  (``total_nitrogen_env_tax_beijing``, ``total_phosphorus_env_tax_beijing``: 14 CNY per
+  water-pollutant equivalent ÷ 1.5 kg TN or 0.25 kg TP) or at a treatment cost, as the
+  component's ``price_item`` chooses;
+* oxygen release (t O₂) × industrial oxygen price; climate regulation (kWh) × electricity price.
+
+Every valued row carries its GEP category (provisioning, regulating, cultural;
+:mod:`gep.services.catalogue`), so that the accounts give GEP by category and GEP-R.
 
 A component multiplies a quantity (in ``quantity_unit``) by a physical ``factor`` into the
 ``valued_unit`` the price is quoted in. The configuration refuses to count the same benefit
@@ -23,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from data_catalog.errors import InputError
 from gep.prices import Price, price_for_year
+from gep.services.catalogue import Category, category_of
 
 #: Pairs of (service, component-prefix) that measure the same benefit; never both.
 DOUBLE_COUNTING = (
@@ -43,6 +55,21 @@ DOUBLE_COUNTING = (
         ("carbon_sequestration", ""),
         "oxygen release is computed from the same photosynthesis as carbon fixation (32/44 of "
         "the CO2 fixed); most accounts value only one of them",
+    ),
+)
+
+
+#: Quantities that measure the same benefit by different methods; never value two of a group.
+SAME_QUANTITY = (
+    (
+        {"co2_sequestration", "co2_sequestration_stock_change"},
+        "the NEP method and the stock-change method both measure the carbon sequestered; "
+        "choose one",
+    ),
+    (
+        {"water_conserved", "water_yield"},
+        "water yield and water conservation overlap (conservation is the retained part of "
+        "the yield)",
     ),
 )
 
@@ -72,6 +99,13 @@ class Component(BaseModel):
         Pin the observed price of this year.
     enabled : bool
         Switch the component off without deleting it.
+    category : {"provisioning", "regulating", "cultural"}, optional
+        GEP category; by default the catalogue's category of ``service``.
+    per_unit : bool
+        The quantity is measured per accounting unit, not per pixel (statistics such as
+        provisioning output and visits, or purification capped by the loads of each unit).
+        Tools that work on pixels alone (the footprint occupation) leave such components
+        out; the accounts require them (:func:`gep.pipeline.build_accounts`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,6 +121,17 @@ class Component(BaseModel):
     deflator: str | None = None
     price_year: int | None = None
     enabled: bool = True
+    category: Category | None = None
+    per_unit: bool = False
+
+    @model_validator(mode="after")
+    def _known_category(self) -> Component:
+        if self.category is None:
+            try:
+                object.__setattr__(self, "category", category_of(self.service))
+            except KeyError as exc:
+                raise ValueError(str(exc.args[0])) from exc
+        return self
 
     def price_unit(self) -> str:
         """The price unit this component needs, e.g. ``"CNY m-3"`` for ``valued_unit = "m3"``."""
@@ -135,6 +180,15 @@ def check_double_counting(components: list[Component]) -> None:
     def has(service: str, prefix: str) -> bool:
         return any(s == service and comp.startswith(prefix) for s, comp in on)
 
+    quantities = {c.quantity for c in components if c.enabled}
+    for group, reason in SAME_QUANTITY:
+        both = sorted(group & quantities)
+        if len(both) > 1:
+            raise ValueError(
+                f"double counting: the quantities {both} are all valued, but {reason}. "
+                "Disable all but one (enabled: false), or set allow_double_counting: true "
+                "and say why in the report"
+            )
     for (s1, p1), (s2, p2), why in DOUBLE_COUNTING:
         if has(s1, p1) and has(s2, p2):
             raise ValueError(
@@ -181,9 +235,13 @@ def value_quantities(
     frames = []
     for comp in config.enabled():
         rows = quantities[quantities["quantity_name"] == comp.quantity]
+        if rows.empty and comp.per_unit:
+            continue  # measured per unit: not in a table of pixel quantities
         _check_quantity(comp, rows)
         priced = rows.merge(table[table["component_key"] == _key(comp)], on="year", how="left")
-        priced = priced.assign(service=comp.service, component=comp.component)
+        priced = priced.assign(
+            service=comp.service, component=comp.component, category=comp.category
+        )
         valued = priced["quantity"] * comp.factor
         priced["value_current_cny"] = valued * priced["price_current_cny"]
         priced["value_constant_cny"] = valued * priced["price_constant_cny"]

@@ -277,6 +277,55 @@ def make_aet(lc: np.ndarray, precip: np.ndarray, eto: np.ndarray) -> np.ndarray:
     return precip * np.clip(ratio, 0.0, 1.0)
 
 
+def make_hot_day_et(aet: np.ndarray, dem: np.ndarray) -> np.ndarray:
+    """ET summed over the days with maximum above 26 °C (mm yr⁻¹), for climate regulation.
+
+    Synthetic: about 105 such days on the plain, fewer with height (−0.06 day m⁻¹ above 50 m,
+    at least 15); the daily ET of those summer days taken as 1.5× the annual mean daily rate,
+    so the hot-day share of annual ET is ``min(0.75, 1.5·D/365)``. Illustrative only.
+    """
+    days = np.clip(105.0 - 0.06 * np.maximum(dem - 50.0, 0.0), 15.0, 110.0)
+    return aet * np.minimum(0.75, 1.5 * days / 365.0)
+
+
+def write_hot_day_et(region: Region, dem: np.ndarray, aets: dict[int, np.ndarray]) -> None:
+    """Write ``evapotranspiration_hot_days_<year>.tif`` for every year."""
+    for year, aet in aets.items():
+        write_raster(
+            HERE / "rasters" / f"evapotranspiration_hot_days_{year}.tif",
+            make_hot_day_et(aet, dem),
+            region,
+            nodata=FLOAT_NODATA,
+            dtype="float32",
+            units="mm yr-1",
+            description=f"evapotranspiration on days above 26 °C {year} (synthetic)",
+        )
+
+
+def make_storm_precipitation(precip: np.ndarray) -> np.ndarray:
+    """Rainfall of the storm days (≥ 50 mm) of the year (mm yr⁻¹), for flood regulation.
+
+    Synthetic: a share of the annual rainfall rising from 18 % where the year is driest to
+    about 43 % where it is wettest (Beijing's rain falls mostly in July–August storms).
+    Illustrative only.
+    """
+    return precip * np.clip(0.18 + 0.25 * (precip - 380.0) / 380.0, 0.15, 0.45)
+
+
+def write_storm_precipitation(region: Region, precips: dict[int, np.ndarray]) -> None:
+    """Write ``storm_precipitation_<year>.tif`` for every year."""
+    for year, precip in precips.items():
+        write_raster(
+            HERE / "rasters" / f"storm_precipitation_{year}.tif",
+            make_storm_precipitation(precip),
+            region,
+            nodata=FLOAT_NODATA,
+            dtype="float32",
+            units="mm yr-1",
+            description=f"storm rainfall (days >= 50 mm) {year} (synthetic)",
+        )
+
+
 def make_soil(region: Region, dem: np.ndarray) -> dict[str, np.ndarray]:
     """Root-restricting depth (mm), plant available water (fraction), erodibility K."""
     rng = rng_for("soil")
@@ -431,6 +480,136 @@ def unit_shares(
             "redline_area_km2": red[1:] * cell_km2,
             "nature_reserve_area_km2": pro[1:] * cell_km2,
         }
+    )
+
+
+#: Synthetic statistics of provisioning and cultural services: item → (GEP service, land-cover
+#: class the output comes from, output per ha of that class per year, unit). Illustrative only.
+STATISTICS = {
+    "grain": ("agricultural_products", CROP, 2.5, "t yr-1"),
+    "vegetables": ("agricultural_products", CROP, 4.0, "t yr-1"),
+    "fruit": ("forestry_products", FOREST, 0.3, "t yr-1"),
+    "meat": ("livestock_products", CROP, 0.15, "t yr-1"),
+    "fish": ("fishery_products", WATER, 0.8, "t yr-1"),
+    "water_supplied": ("water_supply", WATER, 4000.0, "m3 yr-1"),
+    "hydropower": ("ecological_energy", WATER, 150.0, "kWh yr-1"),
+    "nature_site_visits": ("recreation", FOREST, 40.0, "visits yr-1"),
+}
+#: Synthetic unit prices of those items (sample catalog table ``sample_prices``).
+SAMPLE_PRICES = {
+    "grain": (2600.0, "CNY t-1"),
+    "vegetables": (3000.0, "CNY t-1"),
+    "fruit": (6000.0, "CNY t-1"),
+    "meat": (28000.0, "CNY t-1"),
+    "fish": (16000.0, "CNY t-1"),
+    "water_supplied": (1.6, "CNY m-3"),
+    "hydropower": (0.4, "CNY kWh-1"),
+    "nature_site_visits": (150.0, "CNY visit-1"),
+}
+
+
+def make_statistics(
+    region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, np.ndarray]
+) -> pd.DataFrame:
+    """Synthetic township statistics: output per item = area of its class × yield × noise.
+
+    Real accounts read these from statistical yearbooks (农林牧渔业产值/产量 by district or
+    township), water-resources bulletins and visitor statistics of natural sites.
+    """
+    rng = rng_for("statistics")
+    geoms = [(g, i + 1) for i, g in enumerate(townships.geometry)]
+    zone = rasterize(geoms, out_shape=region.shape, transform=region.transform, fill=0).ravel()
+    cell_ha = CELL * CELL / 1e4
+    rows = []
+    for year, lc in lcs.items():
+        growth = 1.0 if year == YEARS[0] else 1.08
+        for item, (service, cls, per_ha, unit) in STATISTICS.items():
+            area = np.bincount(zone, weights=(lc.ravel() == cls), minlength=len(townships) + 1)
+            noise = rng.lognormal(0.0, 0.25, len(townships))
+            quantity = area[1:] * cell_ha * per_ha * growth * noise
+            for code, q in zip(townships["town_code"], quantity, strict=True):
+                rows.append((code, year, service, item, round(float(q)), unit))
+    rows += _reservoir_rows(townships)
+    return pd.DataFrame(
+        rows, columns=["unit_id", "year", "service", "item", "quantity", "quantity_unit"]
+    )
+
+
+#: Synthetic total capacities of the sample's reservoirs (m³), in the order of magnitude of the
+#: real ones; illustrative only.
+RESERVOIR_CAPACITY_M3 = {"miyun": 4.4e9, "guanting": 4.2e9, "huairou": 1.4e8}
+
+
+def _reservoir_rows(townships: gpd.GeoDataFrame) -> list[tuple]:
+    """``reservoir_total_capacity`` per township and year (m³).
+
+    The capacity of the reservoirs whose centre lies in the township, 0 elsewhere; flood
+    regulation counts 0.35 of it.
+    """
+    capacity = dict.fromkeys(townships["town_code"], 0.0)
+    for name, (lonlat, _, _) in RESERVOIRS_LONLAT.items():
+        centre = shapely.Point(to_utm(lonlat))
+        inside = townships[townships.contains(centre)]
+        if not inside.empty:
+            capacity[inside["town_code"].iloc[0]] += RESERVOIR_CAPACITY_M3[name]
+    return [
+        (code, year, "flood_regulation", "reservoir_total_capacity", round(value), "m3")
+        for year in YEARS
+        for code, value in capacity.items()
+    ]
+
+
+#: Synthetic loads of the whole sample per year (t yr-1) and the land-cover classes they are
+#: spread over (by area, with noise): air pollutants over built-up land, water pollutants over
+#: built-up land and cropland. Illustrative magnitudes only.
+LOADS = {
+    "sulphur_dioxide": (3000.0, (BUILT,)),
+    "nitrogen_oxides": (90000.0, (BUILT,)),
+    "dust": (15000.0, (BUILT,)),
+    "cod": (60000.0, (BUILT, CROP)),
+    "ammonia_nitrogen": (4000.0, (BUILT, CROP)),
+    "total_phosphorus": (1200.0, (BUILT, CROP)),
+}
+
+
+def make_loads(
+    region: Region, townships: gpd.GeoDataFrame, lcs: dict[int, np.ndarray]
+) -> pd.DataFrame:
+    """Synthetic pollutant loads per township and year (t yr-1), for the purification caps."""
+    rng = rng_for("loads")
+    geoms = [(g, i + 1) for i, g in enumerate(townships.geometry)]
+    zone = rasterize(geoms, out_shape=region.shape, transform=region.transform, fill=0).ravel()
+    rows = []
+    for year, lc in lcs.items():
+        decline = 1.0 if year == YEARS[0] else 0.7
+        for pollutant, (total, classes) in LOADS.items():
+            area = np.bincount(
+                zone, weights=np.isin(lc.ravel(), classes), minlength=len(townships) + 1
+            )[1:]
+            weight = area * rng.lognormal(0.0, 0.3, len(townships))
+            load = total * decline * weight / weight.sum()
+            for code, value in zip(townships["town_code"], load, strict=True):
+                rows.append((code, year, pollutant, round(float(value), 2), "t yr-1"))
+    return pd.DataFrame(rows, columns=["unit_id", "year", "pollutant", "load", "load_unit"])
+
+
+def sample_prices() -> pd.DataFrame:
+    """Synthetic 2020 unit prices of the statistics items (illustrative, not market data)."""
+    return pd.DataFrame(
+        [
+            {
+                "item": f"{item}_price_sample",
+                "service": STATISTICS[item][0],
+                "value": value,
+                "unit": unit,
+                "price_year": 2020,
+                "deflator": "cpi",
+                "source": SYNTHETIC + ": illustrative price for the demo, not data",
+                "confidence": "synthetic",
+                "note": "",
+            }
+            for item, (value, unit) in SAMPLE_PRICES.items()
+        ]
     )
 
 
@@ -695,6 +874,27 @@ def sample_parameters() -> pd.DataFrame:
         ("wetland", "usle_p"): 1.0,
         ("shrub", "kc"): 0.8,
         ("shrub", "root_depth"): 1000.0,
+        ("forest", "storm_runoff_coefficient"): 0.15,
+        ("shrub", "storm_runoff_coefficient"): 0.2,
+        ("grassland", "storm_runoff_coefficient"): 0.3,
+        ("forest", "air_capacity_sulphur_dioxide"): 12.0,
+        ("forest", "air_capacity_nitrogen_oxides"): 6.0,
+        ("forest", "air_capacity_dust"): 1500.0,
+        ("shrub", "air_capacity_sulphur_dioxide"): 6.0,
+        ("shrub", "air_capacity_nitrogen_oxides"): 3.0,
+        ("shrub", "air_capacity_dust"): 800.0,
+        ("grassland", "air_capacity_sulphur_dioxide"): 3.0,
+        ("grassland", "air_capacity_nitrogen_oxides"): 1.5,
+        ("grassland", "air_capacity_dust"): 400.0,
+        ("wetland", "air_capacity_sulphur_dioxide"): 2.0,
+        ("wetland", "air_capacity_nitrogen_oxides"): 1.0,
+        ("wetland", "air_capacity_dust"): 200.0,
+        ("wetland", "water_capacity_cod"): 400.0,
+        ("wetland", "water_capacity_ammonia_nitrogen"): 40.0,
+        ("wetland", "water_capacity_total_phosphorus"): 6.0,
+        ("water", "water_capacity_cod"): 250.0,
+        ("water", "water_capacity_ammonia_nitrogen"): 25.0,
+        ("water", "water_capacity_total_phosphorus"): 4.0,
     }
     for (etype, param), value in synthetic.items():
         row = (table["ecosystem_type"] == etype) & (table["parameter"] == param)
@@ -776,6 +976,8 @@ def main() -> None:
                 units=units,
                 description=f"{name} {year} (synthetic)",
             )
+    write_hot_day_et(region, dem, aets)
+    write_storm_precipitation(region, precips)
     vector_dir = HERE / "vectors"
     vector_dir.mkdir(exist_ok=True)
     townships = make_townships(region)
@@ -785,6 +987,9 @@ def main() -> None:
     table_dir = HERE / "tables"
     table_dir.mkdir(exist_ok=True)
     indicators.to_csv(table_dir / "unit_indicators.csv", index=False)
+    make_statistics(region, townships, lcs).to_csv(table_dir / "unit_statistics.csv", index=False)
+    sample_prices().to_csv(table_dir / "sample_prices.csv", index=False)
+    make_loads(region, townships, lcs).to_csv(table_dir / "pollutant_loads.csv", index=False)
     sections, monthly = make_water_quality()
     sections.to_csv(table_dir / "water_sections.csv", index=False)
     monthly.to_csv(table_dir / "water_quality_monthly.csv", index=False)

@@ -5,7 +5,16 @@
 
 from __future__ import annotations
 
-from gep.services import carbon, soil_retention, water_conservation, water_yield
+from gep.services import (
+    carbon,
+    climate_regulation,
+    flood_regulation,
+    oxygen,
+    purification,
+    soil_retention,
+    water_conservation,
+    water_yield,
+)
 from gep.services.spec import Service
 
 SERVICES: dict[str, Service] = {
@@ -16,6 +25,11 @@ SERVICES: dict[str, Service] = {
         carbon.STOCK_CHANGE,
         carbon.NEP,
         soil_retention.SERVICE,
+        oxygen.SERVICE,
+        climate_regulation.SERVICE,
+        flood_regulation.SERVICE,
+        purification.AIR,
+        purification.WATER,
     )
 }
 

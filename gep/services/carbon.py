@@ -1,4 +1,11 @@
-"""Carbon sequestration: stock change between land-cover maps, and the NEP method."""
+"""Carbon sequestration: stock change between land-cover maps, and the NEP method.
+
+The two methods write distinct quantities, so that a run (or a comparison) never mixes them:
+``co2_sequestration`` is the NEP method's CO2 (GB/T 46869—2025 A.7; MEE 2020) and
+``co2_sequestration_stock_change`` the stock-change method's (InVEST Carbon). Both are
+runnable from a run configuration (services ``carbon_nep`` and ``carbon_stock_change``); the
+valuation refuses to value both (:data:`gep.valuation.SAME_QUANTITY`).
+"""
 
 from __future__ import annotations
 
@@ -43,8 +50,14 @@ STOCK_CHANGE_SPEC = ServiceSpec(
         RasterOutput("carbon_stock_base", units.T_C, "carbon stock, first year"),
         RasterOutput("carbon_stock_alt", units.T_C, "carbon stock, second year"),
         RasterOutput("carbon_stock_change", units.T_C, "stock change alt − base"),
-        RasterOutput("carbon_sequestration", units.T_C_PER_YR, "annualised stock change"),
-        RasterOutput("co2_sequestration", units.T_CO2_PER_YR, "annualised stock change × 44/12"),
+        RasterOutput(
+            "carbon_sequestration_stock_change", units.T_C_PER_YR, "annualised stock change"
+        ),
+        RasterOutput(
+            "co2_sequestration_stock_change",
+            units.T_CO2_PER_YR,
+            "annualised stock change × 44/12",
+        ),
     ),
     neighbourhood=0,
     references=("Sharp et al., InVEST User's Guide: Carbon Storage and Sequestration",),
@@ -82,8 +95,8 @@ def compute_stock_change(inputs: ServiceInputs) -> xr.Dataset:
         carbon_stock_base=base * area_ha,
         carbon_stock_alt=alt * area_ha,
         carbon_stock_change=change,
-        carbon_sequestration=annual,
-        co2_sequestration=annual * units.C_TO_CO2,
+        carbon_sequestration_stock_change=annual,
+        co2_sequestration_stock_change=annual * units.C_TO_CO2,
     )
 
 

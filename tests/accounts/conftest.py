@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gep.config import demo_config_path, load_run_config
-from gep.pipeline import run_accounts
+from gep.pipeline import restrict_services, run_accounts
 
 FAST_SERVICES = ("water_conservation", "carbon_nep")  # no routing: fast
 
@@ -21,12 +21,4 @@ def sample_accounts(sample_config):
 
 
 def _fast_config():
-    cfg = load_run_config(demo_config_path())
-    components = [c for c in cfg.valuation.components if c.service != "soil_retention"]
-    cfg = cfg.model_copy(
-        update={
-            "services": {k: v for k, v in cfg.services.items() if k in FAST_SERVICES},
-            "valuation": cfg.valuation.model_copy(update={"components": components}),
-        }
-    )
-    return cfg
+    return restrict_services(load_run_config(demo_config_path()), FAST_SERVICES)

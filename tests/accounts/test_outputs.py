@@ -8,6 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from gep.io.atomic import RunFailedError
 from gep.outputs import staged_folder, write_account_outputs
 
 
@@ -78,9 +79,10 @@ def test_supply_table_adds_up_to_the_raster_totals(written):
 
 def test_failed_run_leaves_no_output_folder(tmp_path):
     target = tmp_path / "out"
-    with pytest.raises(RuntimeError), staged_folder(target) as tmp:
+    with pytest.raises(RunFailedError) as failed, staged_folder(target) as tmp:
         (tmp / "accounts.csv").write_text("half")
         raise RuntimeError("interrupted")
+    assert isinstance(failed.value.__cause__, RuntimeError)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -89,7 +91,7 @@ def test_failed_rerun_keeps_the_previous_outputs(tmp_path):
     target = tmp_path / "out"
     with staged_folder(target) as tmp:
         (tmp / "accounts.csv").write_text("first")
-    with pytest.raises(RuntimeError), staged_folder(target) as tmp:
+    with pytest.raises(RunFailedError, match="boom"), staged_folder(target) as tmp:
         (tmp / "accounts.csv").write_text("second, broken")
         raise RuntimeError("boom")
     assert (target / "accounts.csv").read_text() == "first"

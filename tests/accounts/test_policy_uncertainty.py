@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gep.config import demo_config_path
+from gep.cropland import cropland_areas
 from gep.linkage_inputs import prepare_linkage
-from gep.occupation import cropland_areas
 from gep.uncertainty import policy_allocation
 from linkage.run import run_link
 

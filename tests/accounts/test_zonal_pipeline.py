@@ -73,7 +73,7 @@ def test_blockwise_accounts_equal_matrix_accounts(blockwise_accounts):
 
 def test_cropland_areas_on_blockwise_levels(sample_config, sample_accounts, blockwise_accounts):
     """The linkage's cropland table sums with whichever levels the run built."""
-    from gep.occupation import cropland_areas
+    from gep.cropland import cropland_areas
 
     cat, matrix = sample_accounts
     acc, _ = blockwise_accounts

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from data_catalog.sample import catalog_path
 from gep.cli import app
 from gep.config import demo_config_path, load_run_config
+from gep.pipeline import ACCOUNTED, restrict_services
 from gep.run import execute
 
 EXPECTED = [
@@ -76,9 +77,19 @@ def test_accounts_report_and_geopackage_agree(demo_out):
     districts = accounts[(accounts["level"] == "district") & (accounts["year"] == 2020)]
     total = districts["value_constant_cny"].sum()
     report = (out / "report.html").read_text(encoding="utf-8")
-    match = re.search(r"districts, 2020: GEP ([\d,.]+) 亿元", report)
+    # the demo values every non-optional item of the catalogue: its total is not partial
+    match = re.search(r"districts, 2020: GEP ([\d,.]+) 亿元 \(2020 prices\); provisioning", report)
     assert match, "report has no district total"
+    assert "PARTIAL" not in report
     assert float(match.group(1).replace(",", "")) == pytest.approx(total / 1e8, abs=0.006)
+    gep = pd.read_csv(out / "gep_by_unit.csv", dtype={"unit_id": str})
+    g = gep[(gep["level"] == "district") & (gep["year"] == 2020)]
+    parts = ["provisioning", "regulating", "cultural"]
+    by_category = sum(g[f"gep_{c}_constant_cny"].sum() for c in parts)
+    assert by_category == pytest.approx(total, rel=1e-9)
+    assert (g["gep_r_constant_cny"] == g["gep_regulating_constant_cny"]).all()
+    assert set(g["gep_scope"]) == {"complete"}
+    assert all(g[f"gep_{c}_constant_cny"].sum() > 0 for c in parts)  # all three categories
     gpkg = gpd.read_file(out / "units.gpkg", layer="district")
     assert gpkg["gep_constant_cny_2020"].sum() == pytest.approx(total, rel=1e-9)
     towns = gpd.read_file(out / "units.gpkg", layer="township")
@@ -109,14 +120,7 @@ def test_manifest_records_inputs_and_timings(demo_out):
 
 
 def _fast(config):
-    keep = ("water_conservation", "carbon_nep")
-    comps = [c for c in config.valuation.components if c.service != "soil_retention"]
-    return config.model_copy(
-        update={
-            "services": {k: v for k, v in config.services.items() if k in keep},
-            "valuation": config.valuation.model_copy(update={"components": comps}),
-        }
-    )
+    return restrict_services(config, ("water_conservation", "carbon_nep"))
 
 
 def test_same_inputs_give_identical_tables(tmp_path):
@@ -164,8 +168,9 @@ def test_run_with_a_scheduler_gives_the_same_accounts(tmp_path):
     raw = yaml.safe_load(demo_config_path().read_text(encoding="utf-8"))
     keep = ("water_conservation", "carbon_nep")
     raw["services"] = {k: v for k, v in raw["services"].items() if k in keep}
+    produced = {q for s in keep for q in ACCOUNTED[s]}
     raw["valuation"]["components"] = [
-        c for c in raw["valuation"]["components"] if c["service"] != "soil_retention"
+        c for c in raw["valuation"]["components"] if c["quantity"] in produced
     ]
     raw["linkage"] = str(demo_config_path().parent / "demo_policy.yaml")
     config = tmp_path / "run.yaml"

@@ -112,9 +112,11 @@ def test_carbon_stock_change_worked_example() -> None:
     ds = carbon.compute_stock_change(inputs)
     np.testing.assert_allclose(ds["carbon_stock_base"].values, [[162.4, 75.0]])
     np.testing.assert_allclose(ds["carbon_stock_change"].values, [[-87.4, np.nan]])
-    np.testing.assert_allclose(ds["carbon_sequestration"].values, [[-4.37, np.nan]])
-    np.testing.assert_allclose(ds["co2_sequestration"].values, [[-4.37 * 44 / 12, np.nan]])
-    assert ds["co2_sequestration"].attrs["units"] == "t CO2 yr-1"
+    np.testing.assert_allclose(ds["carbon_sequestration_stock_change"].values, [[-4.37, np.nan]])
+    np.testing.assert_allclose(
+        ds["co2_sequestration_stock_change"].values, [[-4.37 * 44 / 12, np.nan]]
+    )
+    assert ds["co2_sequestration_stock_change"].attrs["units"] == "t CO2 yr-1"
 
 
 def test_carbon_nep_both_forms() -> None:
