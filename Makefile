@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint venv install install-test clean bench
+.PHONY: demo test test-default test-baseline-simd lint venv install install-test clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -33,8 +33,19 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The numeric tests once more with numpy's run-time SIMD dispatch switched off (baseline code, as
+# on the oldest x86-64 CPU numpy supports): float tests must hold on any CPU, not only this one.
+NUMERIC_TESTS := tests/services tests/kernels tests/regression tests/scale tests/accounts \
+	tests/calibration tests/test_simd_dispatch.py
+
+test: lint test-default test-baseline-simd
+
+test-default: install-test
 	$(BIN)/python -m pytest
+
+test-baseline-simd: install-test
+	NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python -m tests.simd)" GEP_EXPECT_BASELINE_SIMD=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider $(NUMERIC_TESTS)
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py

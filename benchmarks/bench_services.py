@@ -16,7 +16,7 @@ on-disk cache, as any second run of an installed gep would find it). Per model w
 * ``process_wall_s``: wall-clock seconds of the whole process, imports included;
 * ``peak_rss_mib``: the process's maximum resident set size (``os.wait4`` rusage), MiB;
 * ``stages_s``: seconds from the start of ``run_invest`` to each progress message;
-* ``write_s``: seconds spent writing the output COGs (:func:`gep.fastio.write_band`, on a
+* ``write_s``: seconds spent writing the output COGs (:func:`gep.bands.write_band`, on a
   background thread that overlaps the computation), and ``wall_without_writes_s`` /
   ``speedup_without_writes`` without them (an upper bound for the ratio);
 * the ratios to InVEST (``speedup_wall``, ``speedup_process``, ``memory_ratio`` = ours/InVEST)
@@ -66,14 +66,15 @@ def run_child(key: str, args_path: Path, out_dir: Path, result_path: Path) -> No
     t_import = time.perf_counter()
     import numpy as np
 
-    from gep import fastio, invest_models  # noqa: F401
+    from gep.invest import run as invest_run  # noqa: F401
     from gep.invest import run_invest
+    from gep.io import bands  # noqa: F401
     from gep.kernels import reductions
 
     reductions.nan_sum(np.zeros(4))  # numba's one-time runtime initialisation (import cost)
     imported = time.perf_counter() - t_import
     writing = [0.0]
-    write_band = fastio.write_band
+    write_band = bands.write_band
 
     def timed_write(*args: Any, **kwargs: Any) -> Path:  # time spent writing (writer thread)
         t = time.perf_counter()
@@ -82,7 +83,7 @@ def run_child(key: str, args_path: Path, out_dir: Path, result_path: Path) -> No
         finally:
             writing[0] += time.perf_counter() - t
 
-    fastio.write_band = timed_write  # type: ignore[assignment]
+    bands.write_band = timed_write  # type: ignore[assignment]
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
     summary = run_invest(

@@ -251,7 +251,7 @@ def _fill_tiled_stage(size: int) -> dict[str, Any]:
     """Exact tiled depression filling of a ``size``² GeoTIFF DEM, read and written by window.
 
     The DEM is written first (1024-row blocks, untimed); the timed part reads it tile by
-    tile, fills (Barnes 2016, :func:`gep.tiled_routing.fill_pits_tiled`) and writes the
+    tile, fills (Barnes 2016, :func:`gep.routing.tiled_fill.fill_pits_tiled`) and writes the
     filled DEM tile by tile, so the peak memory is that of one tile plus the spill graph.
     """
     import atexit
@@ -260,7 +260,7 @@ def _fill_tiled_stage(size: int) -> dict[str, Any]:
     import rasterio
     from affine import Affine
 
-    from gep.tiled_routing import WindowedRaster, fill_pits_tiled
+    from gep.routing.tiled_fill import WindowedRaster, fill_pits_tiled
 
     folder = Path(tempfile.mkdtemp(prefix="gep-bench-fill-"))
     atexit.register(shutil.rmtree, folder, True)
@@ -364,7 +364,7 @@ def _stage(stage: str, a: dict[str, Any], size: int) -> tuple[Any, list[Any], li
 def _io_stage(stage: str, a: dict[str, Any], size: int) -> tuple[Any, list[Any], list[Any]]:
     import numpy as np
 
-    from gep import fastio
+    from gep.io import bands
 
     grid = a["grid"]
     import atexit
@@ -375,14 +375,12 @@ def _io_stage(stage: str, a: dict[str, Any], size: int) -> tuple[Any, list[Any],
     values = a["precipitation"]
 
     def write() -> None:
-        fastio.write_band(
-            path, values, crs=grid.crs, transform=grid.transform, name="p", units="mm"
-        )
+        bands.write_band(path, values, crs=grid.crs, transform=grid.transform, name="p", units="mm")
 
     write()
     if stage == "write":
         return write, [values], []
-    return (lambda: fastio.read_band(path, name="p")), [], [np.empty_like(values)]
+    return (lambda: bands.read_band(path, name="p")), [], [np.empty_like(values)]
 
 
 def _routing_stage(a: dict[str, Any], size: int) -> Any:
@@ -462,7 +460,7 @@ def model_child(key: str, args_path: str, out_dir: str) -> dict[str, Any]:
     import numpy as np
 
     t0 = time.perf_counter()
-    from gep import invest_models  # noqa: F401
+    from gep.invest import run as invest_run  # noqa: F401
     from gep.invest import run_invest
     from gep.kernels import reductions
 
@@ -497,7 +495,7 @@ def _io_floor(args_path: Path, out_dir: Path) -> dict[str, Any]:
 
     The same calls and formats as the model run (inputs decoded two files at a time, outputs
     streamed as tiled ZSTD GeoTIFFs with each file's predictor through
-    :class:`gep.fastio.RowBlockWriter`), with no computation: the least time an
+    :class:`gep.bands.RowBlockWriter`), with no computation: the least time an
     implementation with these inputs and outputs needs on this machine. The output values
     are those just written by the model (same compressibility), already in memory.
     """
@@ -506,8 +504,8 @@ def _io_floor(args_path: Path, out_dir: Path) -> dict[str, Any]:
     import numpy as np
     import rasterio
 
-    from gep import fastio
     from gep.invest import load_args, raster_dtype
+    from gep.io import bands
 
     args, _ = load_args(args_path)
     inputs = [
@@ -525,7 +523,7 @@ def _io_floor(args_path: Path, out_dir: Path) -> dict[str, Any]:
 
     def read(path: Path) -> Any:
         categorical = bool(np.issubdtype(raster_dtype(path), np.integer))
-        return fastio.read_band(path, name=path.stem, categorical=categorical)
+        return bands.read_band(path, name=path.stem, categorical=categorical)
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(read, inputs))
@@ -533,7 +531,7 @@ def _io_floor(args_path: Path, out_dir: Path) -> dict[str, Any]:
     for predictor, outputs in groups.items():
         rows, cols = outputs[0][0].shape
         names = [f"{predictor}_{i}" for i in range(len(outputs))]
-        with fastio.RowBlockWriter(
+        with bands.RowBlockWriter(
             [scratch / f"{n}.tif" for n in names],
             (rows, cols),
             crs=outputs[0][1],
@@ -542,8 +540,8 @@ def _io_floor(args_path: Path, out_dir: Path) -> dict[str, Any]:
             units=["1"] * len(names),
             predictor=predictor,
         ) as writer:
-            for r0 in range(0, rows, fastio.TILE):
-                writer.write(r0, [values[r0 : r0 + fastio.TILE] for values, _, _ in outputs])
+            for r0 in range(0, rows, bands.TILE):
+                writer.write(r0, [values[r0 : r0 + bands.TILE] for values, _, _ in outputs])
     seconds = time.perf_counter() - t0
     shutil.rmtree(scratch, ignore_errors=True)
     return {
@@ -591,7 +589,7 @@ def run_stages(sizes: list[int]) -> list[dict[str, Any]]:
     for size in sizes:
         for stage in STAGES:
             if stage == "routing" and size > 4000:
-                continue  # one piece of 16000² needs ≈ 13 GB: route by basin (gep.basins)
+                continue  # one piece of 16000² needs ≈ 13 GB: route by basin (gep.routing.basins)
             doc, _, rss = _child(["stage", stage, str(size)])
             doc["peak_rss_mib"] = rss
             rows.append(doc)

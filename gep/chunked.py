@@ -41,7 +41,7 @@ from affine import Affine
 
 from data_catalog.grid import Grid
 from gep.errors import InputError
-from gep.fastio import FLOAT_NODATA
+from gep.io.bands import FLOAT_NODATA
 
 #: Tile edge of the GeoTIFFs written (chunks are rounded to multiples of it).
 TILE = 512
@@ -283,7 +283,7 @@ def run_service_chunked(
     ------
     InputError
         Unknown service, or one whose computation is not per pixel (flow routing needs
-        :mod:`gep.basins`).
+        :mod:`gep.routing.basins`).
     """
     from gep.services import SERVICES
     from gep.services.spec import ServiceInputs
@@ -294,7 +294,7 @@ def run_service_chunked(
     if registered.spec.neighbourhood != 0:
         raise InputError(
             f"service {service!r} is not per-pixel (neighbourhood {registered.spec.neighbourhood}); "
-            "route it by basin with gep.basins instead"
+            "route it by basin with gep.routing.basins instead"
         )
     inputs = ServiceInputs.build(
         registered.spec, grid, rasters=rasters, tables=tables or {}, params=params or {}

@@ -8,7 +8,7 @@ are identical (``tests/scale/test_distributed.py``).
 What runs where: the per-pixel services run chunk by chunk on the workers (one fused kernel
 per chunk, ``PERFORMANCE.md``: keep ≥ 100 ms of work per task on a cluster, hence 2048²
 chunks); flow routing (soil retention) is global over its basin and is gathered on purpose
-(:mod:`gep.basins` splits it by basin); zonal sums, valuation and the tables run in the
+(:mod:`gep.routing.basins` splits it by basin); zonal sums, valuation and the tables run in the
 client process on the small per-unit results.
 
 Remote workers must see the input files at the same paths (a shared file system or object

@@ -6,10 +6,6 @@ interrupted run never leaves a file that looks complete.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,24 +13,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gep.io.atomic import atomic_write
+from gep.io.reproducible import fixed_gdal_date, stabilise_xlsx
+
 SYNTHETIC_FLAG = "inputs_synthetic"
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()  # writers such as GDAL refuse to overwrite an empty file
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
 
 
 def write_accounts_csv(accounts: pd.DataFrame, path: Path) -> Path:
@@ -70,6 +52,7 @@ def write_accounts_xlsx(
             units.to_excel(xl, sheet_name="units", index=False)
             prices.to_excel(xl, sheet_name="prices", index=False)
             pd.DataFrame({"note": notes or []}).to_excel(xl, sheet_name="notes", index=False)
+        stabilise_xlsx(tmp)
 
     return atomic_write(path, write)
 
@@ -86,24 +69,30 @@ def write_units_gpkg(polygons: dict[str, gpd.GeoDataFrame], gep: pd.DataFrame, p
     """
 
     def write(tmp: Path) -> None:
-        for level, gdf in polygons.items():
-            rows = gep[gep["level"] == level]
-            wide = rows.pivot_table(
-                index="unit_id",
-                columns="year",
-                values=["gep_current_cny", "gep_constant_cny"],
-                aggfunc="first",
-            )
-            wide.columns = [f"{col[0]}_{col[1]}" for col in wide.columns]
-            layer = gdf.merge(wide.reset_index(), on="unit_id", how="left")
-            layer.to_file(tmp, layer=level, driver="GPKG", engine="pyogrio")
+        with fixed_gdal_date():
+            _write_layers(polygons, gep, tmp)
 
     return atomic_write(path, write)
 
 
+def _write_layers(polygons: dict[str, gpd.GeoDataFrame], gep: pd.DataFrame, tmp: Path) -> None:
+    """One GeoPackage layer per level, in the configuration's order of levels."""
+    for level, gdf in polygons.items():
+        rows = gep[gep["level"] == level]
+        wide = rows.pivot_table(
+            index="unit_id",
+            columns="year",
+            values=["gep_current_cny", "gep_constant_cny"],
+            aggfunc="first",
+        )
+        wide.columns = [f"{col[0]}_{col[1]}" for col in wide.columns]
+        layer = gdf.merge(wide.reset_index(), on="unit_id", how="left")
+        layer.to_file(tmp, layer=level, driver="GPKG", engine="pyogrio")
+
+
 def supply_table(
     quantities: dict[tuple[str, int], xr.DataArray],
-    ecosystem_type: dict[int, np.ndarray],
+    ecosystem_type: dict[int, tuple[np.ndarray, list[str]]],
     prices: pd.DataFrame,
 ) -> pd.DataFrame:
     """SEEA EA ecosystem-services supply table: services × ecosystem types, per year.
@@ -117,28 +106,40 @@ def supply_table(
     quantities : dict
         ``(quantity_name, year) → per-pixel DataArray`` with units.
     ecosystem_type : dict
-        ``year → 2-D array of ecosystem-type names`` (``""`` outside the area).
+        ``year → (index, names)`` from :func:`gep.outputs.ecosystem_type_index`: an int8 index
+        per pixel into ``names`` (``-1`` outside the area).
     prices : DataFrame
         ``quantity_name, year, service, component, factor, price_current_cny,
         price_constant_cny`` (one row per component valuing a quantity).
+
+    Examples
+    --------
+    >>> q = xr.DataArray(np.array([[1.0, 2.0], [np.nan, 4.0]]), attrs={"units": "t yr-1"})
+    >>> types = {2020: (np.array([[0, 1], [1, -1]], dtype=np.int8), ["cropland", "forest"])}
+    >>> table = supply_table({("soil", 2020): q}, types, pd.DataFrame(
+    ...     columns=["quantity_name", "year", "factor", "price_current_cny", "price_constant_cny"]))
+    >>> table[["ecosystem_type", "quantity"]].to_records(index=False).tolist()
+    [('cropland', 1.0), ('forest', 2.0)]
     """
     rows = []
     for (name, year), da in quantities.items():
-        types = ecosystem_type[year]
+        index, names = ecosystem_type[year]
         values = np.asarray(da.values, dtype=np.float64)
-        valid = np.isfinite(values) & (types != "")
-        frame = pd.DataFrame({"type": types[valid], "q": values[valid]})
-        sums = frame.groupby("type")["q"].sum()
-        for etype, q in sums.items():
-            rows.append(
-                {
-                    "quantity_name": name,
-                    "year": year,
-                    "ecosystem_type": etype,
-                    "quantity": q,
-                    "quantity_unit": da.attrs.get("units", ""),
-                }
-            )
+        valid = np.isfinite(values) & (index >= 0)
+        codes = index[valid].astype(np.int64)
+        sums = np.bincount(codes, weights=values[valid], minlength=len(names))
+        counts = np.bincount(codes, minlength=len(names))
+        for etype, q, n in zip(names, sums, counts, strict=True):
+            if n:
+                rows.append(
+                    {
+                        "quantity_name": name,
+                        "year": year,
+                        "ecosystem_type": etype,
+                        "quantity": float(q),
+                        "quantity_unit": da.attrs.get("units", ""),
+                    }
+                )
     physical = pd.DataFrame(rows)
     if physical.empty:
         return physical

@@ -13,7 +13,7 @@ from typing import Any
 
 from data_catalog.catalog import Catalog
 from gep import __version__
-from gep.exports import atomic_write
+from gep.io.atomic import atomic_write
 
 PACKAGES = (
     "numpy",

@@ -1,12 +1,7 @@
-"""Write a run's account outputs into a folder, atomically (temporary folder, then rename)."""
+"""Write a run's account outputs into a folder (built by :func:`gep.io.atomic.staged_folder`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,44 +17,50 @@ from gep.exports import (
     write_accounts_xlsx,
     write_units_gpkg,
 )
+from gep.io.atomic import staged_folder
 from gep.pipeline import Accounts
 
+__all__ = [
+    "component_prices",
+    "ecosystem_type_index",
+    "ecosystem_types_present",
+    "staged_folder",
+    "write_account_outputs",
+]
 
-@contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """Build outputs in a temporary sibling folder; move it to ``target`` only on success.
 
-    An existing ``target`` is replaced only after the new one is complete; a failed or
-    interrupted run removes its temporary folder and leaves ``target`` untouched.
+def ecosystem_type_index(cat: Catalog, year: int) -> tuple[np.ndarray, list[str]]:
+    """Per-pixel index into the ecosystem-type names of ``year``'s land cover, and the names.
+
+    One byte per pixel (``-1`` where the land cover is nodata or its class has no type), instead
+    of a string per pixel: the supply table sums each quantity per type with
+    :func:`numpy.bincount` on this index.
+
+    Returns
+    -------
+    index : numpy.ndarray
+        int8, the land cover's shape.
+    names : list of str
+        Ecosystem-type names, sorted; ``names[index]`` is the pixel's type.
     """
-    target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def ecosystem_types(cat: Catalog, year: int) -> np.ndarray:
-    """Ecosystem-type name of every pixel in ``year`` (``""`` where land cover is nodata)."""
     entry_id = cat.find(variable="landcover", year=year)
     da = cat.raster(entry_id)
     scheme = load_scheme(cat.entry(entry_id).class_scheme or "clcd")
-    lut = np.full(256 if da.dtype.itemsize == 1 else 65536, "", dtype=object)
+    names = sorted({str(t) for t in scheme["ecosystem_type"] if isinstance(t, str) and t})
+    lut = np.full(256 if da.dtype.itemsize == 1 else 65536, -1, dtype=np.int8)
     for code, etype in zip(scheme["code"].astype(int), scheme["ecosystem_type"], strict=True):
-        lut[code] = etype
-    types = lut[da.values.astype(np.int64)]
-    types[~da.coords["valid"].values] = ""
-    return types.astype(str)
+        if isinstance(etype, str) and etype:
+            lut[code] = names.index(etype)
+    index = lut[np.asarray(da.values).astype(np.int64, copy=False)]
+    index[~da.coords["valid"].values] = -1
+    return index, names
+
+
+def ecosystem_types_present(cat: Catalog, year: int) -> set[str]:
+    """Names of the ecosystem types with at least one pixel in ``year``'s land cover."""
+    index, names = ecosystem_type_index(cat, year)
+    counts = np.bincount(index[index >= 0].astype(np.int64), minlength=len(names))
+    return {name for name, n in zip(names, counts, strict=True) if n}
 
 
 def component_prices(config: RunConfig, accounts: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +122,7 @@ def write_account_outputs(
         gdf["unit_id"] = gdf["unit_id"].astype(str)
         polygons[level.level] = gdf
     written["units.gpkg"] = write_units_gpkg(polygons, gep, folder / "units.gpkg")
-    types = {year: ecosystem_types(cat, year) for year in config.years}
+    types = {year: ecosystem_type_index(cat, year) for year in config.years}
     supply = supply_table(acc.rasters, types, prices)
     written["supply_table.csv"] = write_accounts_csv(supply, folder / "supply_table.csv")
     return written

@@ -1,8 +1,8 @@
 """A whole run: check inputs → services → accounts → rasters → tables → linkage → maps → report.
 
 Outputs are built in a temporary folder beside the target and moved into place at the end
-(:func:`gep.outputs.staged_folder`): an interrupted or failed run never leaves a folder that
-looks complete. Every stage is timed; timings, inputs (sha256), prices and versions go into
+(:func:`gep.io.atomic.staged_folder`): an interrupted or failed run never leaves a folder that
+looks complete, and what a killed run left is removed by the next run into the same target. Every stage is timed; timings, inputs (sha256), prices and versions go into
 ``manifest.json``.
 """
 
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 import pandas as pd
 
 from data_catalog.catalog import Catalog, load_catalog
@@ -27,13 +26,15 @@ from data_catalog.tables import unverified
 from gep.accounts import gep_by_unit
 from gep.bulletin import write_bulletins
 from gep.config import RunConfig
+from gep.cropland import cropland_areas
+from gep.io.atomic import remove_stale_partials, staged_folder
 from gep.linkage_inputs import prepare_linkage
 from gep.manifest import write_manifest
 from gep.maps import bar_chart, choropleth, raster_map
-from gep.occupation import cropland_areas
-from gep.outputs import component_prices, ecosystem_types, staged_folder, write_account_outputs
+from gep.outputs import component_prices, ecosystem_types_present, write_account_outputs
 from gep.pipeline import Accounts, build_accounts, compute_quantities, unit_levels
 from gep.report import ReportContent, write_report
+from gep.services.purification import AIR_POLLUTANTS, WATER_POLLUTANTS
 
 if TYPE_CHECKING:
     from linkage.run import LinkResult
@@ -44,13 +45,17 @@ log = logging.getLogger("gep")
 PARAMETERS_USED = {
     "water_conservation": ("runoff_coefficient",),
     "water_yield": ("kc", "root_depth", "lulc_veg"),
-    "soil_retention": ("usle_c", "usle_p"),
+    "soil_retention": ("usle_c", "usle_p", "rusle_applies"),
     "carbon_stock_change": ("c_above", "c_below", "c_soil", "c_dead"),
+    "climate_regulation": ("climate_transpiring", "climate_evaporating"),
+    "flood_regulation": ("storm_runoff_coefficient",),
+    "air_purification": tuple(f"air_capacity_{p}" for p in AIR_POLLUTANTS),
+    "water_purification": tuple(f"water_capacity_{p}" for p in WATER_POLLUTANTS),
 }
 
 #: why a quantity can be nodata inside a unit, for the data-quality warnings
 NODATA_REASONS = {
-    "soil_retention": "InVEST's SDR convention: stream pixels are nodata in RKLS and USLE",
+    "soil_retention": "nodata in an input (the accounting RUSLE has no stream mask)",
     "avoided_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
     "sediment_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
 }
@@ -231,6 +236,22 @@ def _maps(
         outline=top,
     )
     maps.append((f"GEP per {fine}, {last} ({base} prices)", path))
+    for category, label in (
+        ("provisioning", "provisioning services"),
+        ("regulating", "regulating services (GEP-R)"),
+        ("cultural", "cultural services"),
+    ):
+        reporter.step(f"GEP {category} per unit")
+        path = choropleth(
+            polygons[fine],
+            rows[f"gep_{category}_constant_cny"] / 1e6,
+            folder / f"gep_{category}_{fine}_{last}.png",
+            title=f"GEP, {label}, per {fine}, {last}",
+            legend=f"10⁶ CNY yr⁻¹ ({base} prices)",
+            note=short,
+            outline=top,
+        )
+        maps.append((f"GEP {label} per {fine}, {last} ({base} prices)", path))
     if first != last:
         reporter.step("GEP change per unit")
         path = choropleth(
@@ -285,7 +306,7 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
     used = {p for service in config.services for p in PARAMETERS_USED.get(service, ())}
     present = set()
     for year in config.years:
-        present |= set(np.unique(ecosystem_types(cat, year))) - {""}
+        present |= ecosystem_types_present(cat, year)
     params = params[params["parameter"].isin(used) & params["ecosystem_type"].isin(present)]
     flagged = unverified(params)
     for conf, rows in flagged.groupby("confidence"):
@@ -307,6 +328,34 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
     return warnings
 
 
+CATEGORY_COLUMNS = (
+    "gep_provisioning_constant_cny",
+    "gep_regulating_constant_cny",
+    "gep_cultural_constant_cny",
+    "gep_r_constant_cny",
+)
+
+
+def gep_summary_lines(accounts: pd.DataFrame, base_year: int) -> list[str]:
+    """One line per level and year: GEP, its categories and GEP-R; partial totals say so."""
+    gep = gep_by_unit(accounts)
+    totals = gep.groupby(["level", "year"], as_index=False)[
+        ["gep_constant_cny", *CATEGORY_COLUMNS]
+    ].sum()
+    missing = str(gep["gep_missing"].iloc[0]) if len(gep) else ""
+    label = f"GEP [PARTIAL 部分核算; missing: {missing}]" if missing else "GEP"
+    lines = []
+    for r in totals.to_dict("records"):
+        v = {k: float(r[k]) / 1e8 for k in ("gep_constant_cny", *CATEGORY_COLUMNS)}
+        lines.append(
+            f"{r['level']}s, {r['year']}: {label} {v['gep_constant_cny']:,.2f} 亿元 "
+            f"({base_year} prices); provisioning 供给 {v['gep_provisioning_constant_cny']:,.2f}, "
+            f"regulating 调节 (GEP-R) {v['gep_regulating_constant_cny']:,.2f}, cultural 文化 "
+            f"{v['gep_cultural_constant_cny']:,.2f} 亿元"
+        )
+    return lines
+
+
 def _report(
     cat: Catalog,
     config: RunConfig,
@@ -317,6 +366,12 @@ def _report(
     path: Path,
 ) -> Path:
     prices = component_prices(config, acc.accounts)
+    observed = acc.accounts[["service", "component", "year", "price_observed_year"]]
+    prices = prices.merge(
+        observed.drop_duplicates(["service", "component", "year"]),
+        on=["service", "component", "year"],
+        how="left",
+    )
     methods = prices[
         [
             "service",
@@ -327,6 +382,7 @@ def _report(
             "price_constant_cny",
             "price_unit",
             "price_year",
+            "price_observed_year",
             "deflator",
             "price_source",
             "price_confidence",
@@ -343,23 +399,27 @@ def _report(
         ],
         columns=["service", "parameter", "value"],
     )
-    totals = acc.accounts.groupby(["level", "year"], as_index=False)["value_constant_cny"].sum()
-    lines = [
-        f"{r.level}s, {r.year}: GEP {r.value_constant_cny / 1e8:,.2f} 亿元 "
-        f"({config.valuation.base_year} prices)"
-        for r in totals.itertuples()
-    ]
+    lines = gep_summary_lines(acc.accounts, config.valuation.base_year)
     lines.append(f"services: {', '.join(config.services)}; years: {config.years}")
     top = acc.accounts[acc.accounts["level"] == config.units[0].level]
     by_service = top.pivot_table(
         index=["service", "component"], columns="year", values="value_constant_cny", aggfunc="sum"
     )
     by_service.columns = [f"{c} (CNY yr-1)" for c in by_service.columns]
+    gep = gep_by_unit(acc.accounts)
+    by_category = gep[gep["level"] == config.units[0].level][
+        ["unit_id", "unit_name", "year", "gep_constant_cny", *CATEGORY_COLUMNS, "gep_scope"]
+    ]
     content = ReportContent(
         title=f"GEP accounts and compensation: {config.name}",
         summary_lines=lines,
         tables=[
             ("GEP per district (constant prices, CNY yr⁻¹)", summary),
+            (
+                f"GEP by category and GEP-R per {config.units[0].level} (constant prices, "
+                "CNY yr⁻¹; 供给 provisioning, 调节 regulating = GEP-R, 文化 cultural)",
+                by_category,
+            ),
             (
                 f"GEP by service component, all {config.units[0].level}s (constant prices)",
                 by_service.reset_index(),
@@ -403,8 +463,11 @@ def execute(
     reporter.stage("check inputs")
     cat = check_inputs(config)
     lap("check inputs")
+    stale = remove_stale_partials(out)
     with staged_folder(out) as tmp, _log_file(tmp / "run.log"):
         log.info("gep run %s into %s", config.name, out)
+        for folder in stale:
+            log.warning("removed %s, left by an earlier run into %s that was killed", folder, out)
         reporter.stage("services")
         levels = unit_levels(cat, config)
         params = cat.table(config.parameters)

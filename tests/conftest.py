@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,18 @@ import rasterio
 from affine import Affine
 
 UTM_30M = Affine(30, 0, 400000, 0, -30, 4450000)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _accounts_store_outside_the_checkout(tmp_path_factory):
+    """Runs append to an accounts store: one in a tmp folder, never ./gep-store.duckdb."""
+    previous = os.environ.get("GEP_STORE")
+    os.environ["GEP_STORE"] = str(tmp_path_factory.mktemp("store") / "gep-store.duckdb")
+    yield
+    if previous is None:
+        os.environ.pop("GEP_STORE", None)
+    else:
+        os.environ["GEP_STORE"] = previous
 
 
 def write_tif(

@@ -1,9 +1,9 @@
-"""Lean raster I/O for the hot paths: rasterio straight to numpy, COG writes off the main thread.
+"""Lean raster band I/O for the hot paths: rasterio straight to numpy, tiled writes streamed by rows.
 
 :func:`data_catalog.rasters.read_raster` builds a labelled ``xarray.DataArray`` (coordinates,
 a ``valid`` mask, float64 for integer inputs) — the right object for the catalog and the
 services, but each step is a full pass over memory. The InVEST-compatible runners
-(:mod:`gep.invest_models`) and the benchmarks only need the values on a known window, so they
+(:mod:`gep.invest`) and the benchmarks only need the values on a known window, so they
 read here: one windowed ``rasterio`` read into the file's float type (float32 stays float32),
 GDAL decoding on every core (``NUM_THREADS``), and nodata turned into NaN in place by a numba
 kernel.

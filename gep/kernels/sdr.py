@@ -1,4 +1,4 @@
-"""Sediment delivery ratio (SDR) model: connectivity, SDR, export and deposition.
+"""Sediment delivery ratio (SDR) model: routing, soil loss, connectivity, export and deposition.
 
 The per-pixel steps follow natcap.invest 3.20.2 (``sdr.py``, ``sediment_deposition.h``)
 numerically, including where InVEST stores an intermediate as float32 (slope, thresholded
@@ -11,341 +11,24 @@ by the pixel area in ha for t yr-1 per pixel).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from typing import Any
 
 import numba
 import numpy as np
 
-from gep.kernels import accumulation, fill, flowdir, terrain
-from gep.kernels._grid import COL_OFFSETS, INFLOW, ROW_OFFSETS, mfd_weight, mfd_weight_sums
-
-#: Lower bound of the C factor used as the connectivity weight W (InVEST).
-W_MIN = 0.001
-#: Bounds of the slope gradient (m/m) used as the connectivity weight S (Cavalli et al. 2013).
-S_MIN, S_MAX = 0.005, 1.0
+from gep.kernels import accumulation, distance, fill, flowdir, streams, terrain
+from gep.kernels.connectivity import (
+    connectivity_index,
+    cover_weight,
+    sediment_delivery_ratio,
+    slope_weight,
+    upslope_component,
+    upslope_in_place,
+)
+from gep.kernels.deposition import sediment_deposition
 
 _F32 = np.float32
-
-
-def slope_weight(slope_percent: np.ndarray) -> np.ndarray:
-    """Slope factor S of the connectivity index: slope in m/m clamped to [0.005, 1].
-
-    Parameters
-    ----------
-    slope_percent : numpy.ndarray
-        Slope, percent.
-
-    Returns
-    -------
-    numpy.ndarray of float32
-        ``clip(slope/100, 0.005, 1)``; NaN stays NaN.
-
-    References
-    ----------
-    Cavalli M., Trevisani S., Comiti F., Marchi L. (2013) Geomorphometric assessment of
-    spatial sediment connectivity in small Alpine catchments. Geomorphology 188, 31–41.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> slope_weight(np.array([0.1, 50.0, 250.0], dtype=np.float32)).tolist()
-    [0.004999999888241291, 0.5, 1.0]
-    """
-    s = np.asarray(slope_percent, dtype=_F32) / _F32(100)
-    return np.clip(s, _F32(S_MIN), _F32(S_MAX))
-
-
-def cover_weight(usle_c: np.ndarray) -> np.ndarray:
-    """Cover factor W of the connectivity index: the C factor, at least 0.001 (InVEST).
-
-    Parameters
-    ----------
-    usle_c : numpy.ndarray
-        Cover-management factor C, 0–1.
-
-    Returns
-    -------
-    numpy.ndarray of float32
-        ``max(C, 0.001)``; NaN stays NaN.
-    """
-    w = np.asarray(usle_c, dtype=_F32)
-    return np.where(w < _F32(W_MIN), _F32(W_MIN), w)
-
-
-def upslope_component(
-    w_bar: np.ndarray, s_bar: np.ndarray, flow_accumulation: np.ndarray, cell_size: float
-) -> np.ndarray:
-    """Upslope component of the connectivity index, ``D_up = W̄·S̄·√(FA·D²)``.
-
-    Parameters
-    ----------
-    w_bar, s_bar : numpy.ndarray
-        Mean W and S over the upslope area (flow-weighted, the pixel included).
-    flow_accumulation : numpy.ndarray
-        Flow accumulation, pixels.
-    cell_size : float
-        Pixel edge D, m.
-
-    Returns
-    -------
-    numpy.ndarray of float64
-        D_up, m.
-
-    References
-    ----------
-    Borselli L., Cassi P., Torri D. (2008) Catena 75, 268–277, eq. 2.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> float(upslope_component(np.array(0.5), np.array(0.2), np.array(4.0), 30.0))
-    6.0
-    """
-    fa = np.asarray(flow_accumulation, dtype=np.float64)
-    return np.asarray(w_bar) * np.asarray(s_bar) * np.sqrt(fa * float(cell_size) ** 2)
-
-
-def _upslope_in_place(
-    w_bar: np.ndarray, s_bar: np.ndarray, flow_accumulation: np.ndarray, cell_size: float
-) -> np.ndarray:
-    """:func:`upslope_component` computed into ``w_bar``'s memory (same operations, same order)."""
-    root = np.multiply(flow_accumulation, float(cell_size) ** 2)
-    np.sqrt(root, out=root)
-    np.multiply(w_bar, s_bar, out=w_bar)
-    return np.multiply(w_bar, root, out=w_bar)
-
-
-def connectivity_index(d_up: np.ndarray, d_dn: np.ndarray) -> np.ndarray:
-    """Index of connectivity ``IC = log10(D_up/D_dn)``; NaN where either is NaN or 0.
-
-    Parameters
-    ----------
-    d_up, d_dn : numpy.ndarray
-        Upslope and downslope components.
-
-    Returns
-    -------
-    numpy.ndarray of float32
-        IC (InVEST stores it as float32).
-
-    References
-    ----------
-    Borselli L., Cassi P., Torri D. (2008) Catena 75, 268–277, eq. 1.
-    """
-    up = np.asarray(d_up, dtype=np.float64)
-    dn = np.asarray(d_dn, dtype=np.float64)
-    ok = np.isfinite(up) & np.isfinite(dn) & (up != 0) & (dn != 0)
-    out = np.full(up.shape, np.nan, dtype=_F32)
-    out[ok] = np.log10(up[ok] / dn[ok])
-    return out
-
-
-def sediment_delivery_ratio(
-    ic: np.ndarray,
-    stream: np.ndarray,
-    *,
-    k: float = 2.0,
-    ic0: float = 0.5,
-    sdr_max: float = 0.8,
-) -> np.ndarray:
-    """Sediment delivery ratio ``SDR = SDR_max / (1 + exp((IC0 − IC)/k))``; 1 on streams.
-
-    Parameters
-    ----------
-    ic : numpy.ndarray
-        Index of connectivity (float32 as InVEST).
-    stream : numpy.ndarray of bool
-        Stream pixels: SDR = 1 there (InVEST ≥ 3.14, natcap/invest#2379).
-    k, ic0, sdr_max : float
-        Borselli calibration parameters (InVEST defaults 2, 0.5, 0.8).
-
-    Returns
-    -------
-    numpy.ndarray of float32
-        SDR (1); NaN where IC is NaN off the streams.
-
-    References
-    ----------
-    Vigiak O., Borselli L., Newham L.T.H., McInnes J., Roberts A.M. (2012) Comparison of
-    conceptual landscape metrics to define hillslope-scale sediment delivery ratio.
-    Geomorphology 138, 74–88, eq. 2.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sediment_delivery_ratio(np.array([0.5], dtype=np.float32), np.array([False])).tolist()
-    [0.4000000059604645]
-    """
-    ic32 = np.asarray(ic, dtype=_F32)
-    on_stream = np.asarray(stream, dtype=bool)
-    ok = ~np.isnan(ic32) & ~on_stream
-    out = np.full(ic32.shape, np.nan, dtype=_F32)
-    # float32 arithmetic as InVEST (numpy keeps float32 with Python float scalars)
-    out[ok] = sdr_max / (1 + np.exp((ic0 - ic32[ok]) / k))
-    out[on_stream] = 1
-    return out
-
-
-@numba.njit(cache=True)
-def _trap(f_in, sdr_i, sdr_dn, e_i):  # pragma: no cover - numba
-    """Deposition and outgoing flux of one pixel (InVEST's ``sediment_deposition.h``)."""
-    sdr_dn = max(sdr_dn, sdr_i)
-    trapped = 1.0 if sdr_i == 1 else (sdr_dn - sdr_i) / (1 - sdr_i)
-    return max(trapped * f_in, 0.0), max((1 - trapped) * f_in + e_i, 0.0)
-
-
-@numba.njit(cache=True)
-def _deposition_d8(fdir, e_prime, sdr, order):  # pragma: no cover - numba
-    n_rows, n_cols = fdir.shape
-    # float64 inside: InVEST's ManagedRaster caches blocks as double and rounds to float32
-    # only when writing the raster
-    deposition = np.full((n_rows, n_cols), np.nan)
-    flux = np.full((n_rows, n_cols), np.nan)
-    for p in order:
-        r = p // n_cols
-        c = p - r * n_cols
-        f_in = 0.0
-        for d in range(8):
-            rn = r + ROW_OFFSETS[d]
-            cn = c + COL_OFFSETS[d]
-            if 0 <= rn < n_rows and 0 <= cn < n_cols and fdir[rn, cn] == INFLOW[d]:
-                f_j = flux[rn, cn]
-                if not math.isnan(f_j):
-                    f_in += f_j
-        sdr_i = sdr[r, c]
-        e_i = e_prime[r, c]
-        if math.isnan(sdr_i) or math.isnan(e_i):
-            continue
-        d = fdir[r, c]
-        rn = r + ROW_OFFSETS[d]
-        cn = c + COL_OFFSETS[d]
-        sdr_dn = 0.0
-        if 0 <= rn < n_rows and 0 <= cn < n_cols:
-            value = sdr[rn, cn]
-            if not math.isnan(value):
-                # InVEST: SDR 0 marks a stream, the last step that retains sediment
-                sdr_dn = 1.0 if value == 0 else value
-        deposition[r, c], flux[r, c] = _trap(f_in, sdr_i, sdr_dn, e_i)
-    return deposition, flux
-
-
-@numba.njit(cache=True)
-def _mfd_flux_in(fdir, sums, flux, r, c):  # pragma: no cover - numba
-    """Σ_j p(j,i)·F_j over upslope neighbours, p the float32 share w/Σw as InVEST."""
-    n_rows, n_cols = fdir.shape
-    f_in = 0.0
-    for d in range(8):
-        rn = r + ROW_OFFSETS[d]
-        cn = c + COL_OFFSETS[d]
-        if rn < 0 or rn >= n_rows or cn < 0 or cn >= n_cols:
-            continue
-        w = mfd_weight(fdir[rn, cn], INFLOW[d])
-        if w == 0:
-            continue
-        f_j = flux[rn, cn]
-        if not math.isnan(f_j):
-            f_in += np.float64(np.float32(w) / np.float32(sums[rn, cn])) * f_j
-    return f_in
-
-
-@numba.njit(cache=True)
-def _mfd_sdr_downslope(fdir, sdr, r, c):  # pragma: no cover - numba
-    """Flow-weighted mean SDR of the receivers (nodata receivers count in the weights)."""
-    n_rows, n_cols = fdir.shape
-    total = 0.0
-    flow_sum = 0
-    for d in range(8):
-        w = mfd_weight(fdir[r, c], d)
-        rn = r + ROW_OFFSETS[d]
-        cn = c + COL_OFFSETS[d]
-        if w == 0 or rn < 0 or rn >= n_rows or cn < 0 or cn >= n_cols:
-            continue
-        flow_sum += w
-        value = sdr[rn, cn]
-        if not math.isnan(value):
-            total += (1.0 if value == 0 else value) * w
-    return total / flow_sum if flow_sum else total
-
-
-@numba.njit(cache=True)
-def _deposition_mfd(fdir, e_prime, sdr, order):  # pragma: no cover - numba
-    n_rows, n_cols = fdir.shape
-    sums = mfd_weight_sums(fdir)
-    # float64 inside: InVEST's ManagedRaster caches blocks as double and rounds to float32
-    # only when writing the raster
-    deposition = np.full((n_rows, n_cols), np.nan)
-    flux = np.full((n_rows, n_cols), np.nan)
-    for p in order:
-        r = p // n_cols
-        c = p - r * n_cols
-        f_in = _mfd_flux_in(fdir, sums, flux, r, c)
-        sdr_i = sdr[r, c]
-        e_i = e_prime[r, c]
-        if math.isnan(sdr_i) or math.isnan(e_i):
-            continue
-        sdr_dn = _mfd_sdr_downslope(fdir, sdr, r, c)
-        deposition[r, c], flux[r, c] = _trap(f_in, sdr_i, sdr_dn, e_i)
-    return deposition, flux
-
-
-def sediment_deposition(
-    flow_dir: np.ndarray,
-    algorithm: str,
-    e_prime: np.ndarray,
-    sdr: np.ndarray,
-    *,
-    order: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sediment trapped on each pixel and the flux it passes on (InVEST's C++ algorithm).
-
-    Visiting pixels upstream first::
-
-        F_in   = Σ_j p(j,i)·F_j                      (upslope neighbours j)
-        SDR_dn = max(Σ_k p(i,k)·SDR_k / Σ_k p(i,k), SDR_i)   (receivers k; SDR_k = 0 → 1)
-        dT_i   = 1 if SDR_i = 1 else (SDR_dn − SDR_i)/(1 − SDR_i)
-        T_i    = max(dT_i·F_in, 0)                   (deposition)
-        F_i    = max((1 − dT_i)·F_in + E'_i, 0)      (flux)
-
-    with ``p`` the D8 (1) or MFD (4-bit weight share, float32) flow proportions; receivers
-    with nodata SDR count in the denominator only; pixels with nodata SDR or E' stay nodata
-    and are skipped in F_in (``natcap.invest.sdr.sediment_deposition.h``).
-
-    Parameters
-    ----------
-    flow_dir : numpy.ndarray
-        D8 codes or MFD packed weights.
-    algorithm : {"d8", "mfd"}
-        Which of the two ``flow_dir`` holds.
-    e_prime : numpy.ndarray
-        ``E' = USLE·(1 − SDR)`` (0 on streams), t ha-1 yr-1.
-    sdr : numpy.ndarray
-        Sediment delivery ratio (float32 as InVEST).
-    order : numpy.ndarray, optional
-        Pre-computed :func:`gep.kernels.accumulation.topological_order`.
-
-    Returns
-    -------
-    deposition, flux : numpy.ndarray of float32
-        t ha-1 yr-1; NaN where not defined.
-
-    References
-    ----------
-    Sharp R. et al., InVEST User's Guide, SDR: "Sediment deposition" (natcap.invest 3.20).
-    """
-    algo = str(algorithm).lower()
-    fdir = np.ascontiguousarray(flow_dir)
-    if order is None:
-        order = accumulation.topological_order(fdir, algo)
-    kernel = _deposition_d8 if algo == "d8" else _deposition_mfd
-    deposition, flux = kernel(
-        fdir,
-        np.ascontiguousarray(e_prime, dtype=np.float64),
-        np.ascontiguousarray(sdr, dtype=np.float64),
-        order,
-    )
-    return deposition.astype(np.float32), flux.astype(np.float32)
 
 
 def _check_inputs(
@@ -392,9 +75,9 @@ def _routing(dem: np.ndarray, valid: np.ndarray, cell: float, algo: str, tfa: fl
     order = accumulation.topological_order(fdir, algo)
     fa = accumulation.flow_accumulation(fdir, algo, order=order)
     if algo == "d8":
-        stream = accumulation.extract_streams_d8(fa, tfa)
+        stream = streams.extract_streams_d8(fa, tfa)
     else:
-        stream = accumulation.extract_streams_mfd(fa, fdir, tfa, trace_threshold_proportion=0.7)
+        stream = streams.extract_streams_mfd(fa, fdir, tfa, trace_threshold_proportion=0.7)
     return {
         "filled_dem": filled,
         "slope_percent": slope,
@@ -487,7 +170,7 @@ def _connectivity(
     done("s_threshold")
     fa = r["flow_accumulation"]
     if keep is not None and "w_bar" not in keep and out["w_bar"].dtype == np.float64:
-        out["d_up"] = _upslope_in_place(out.pop("w_bar"), out["s_bar"], fa, cell)
+        out["d_up"] = upslope_in_place(out.pop("w_bar"), out["s_bar"], fa, cell)
     else:
         out["d_up"] = upslope_component(out["w_bar"], out["s_bar"], fa, cell)
     del fa
@@ -495,7 +178,7 @@ def _connectivity(
         if name in out:
             done(name)
     done("flow_accumulation", source=r)
-    out["d_dn"] = accumulation.distance_to_channel(
+    out["d_dn"] = distance.distance_to_channel(
         fdir,
         r["stream"] == 1,
         algo,

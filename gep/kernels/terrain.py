@@ -151,7 +151,7 @@ _BLOCK = 1 << 16  # pixels per block: temporaries stay in cache (PERFORMANCE.md)
 
 
 def _ls_block(slope: np.ndarray, fa: np.ndarray, cell_size: float, l_max: float) -> np.ndarray:
-    """LS on valid 1-D pixels, float32 where InVEST's numpy code is float32 (bit-identical)."""
+    """LS on valid 1-D pixels, float32 where InVEST's numpy code is float32 (bit-identical on the same numpy build and CPU features)."""
     cell_area = cell_size**2
     contributing = np.sqrt((fa - 1) * cell_area)
     theta = np.arctan(slope / 100)  # float32, as InVEST's float32 slope raster

@@ -3,7 +3,7 @@
 A tile is flooded on its own, seeded from every perimeter pixel (each its own label) and from
 every pixel that drains off the raster or into nodata (label 0, the "ocean"); the flood
 records, for each pair of labels that touch, the lowest height at which they meet (the spill
-graph). The drivers are in :mod:`gep.tiled_routing`; this module holds the numba code only.
+graph). The drivers are in :mod:`gep.routing.tiled_fill`; this module holds the numba code only.
 
 Tiles are read with a one-pixel halo (``zp``, ``vp``: shape ``(h + 2, w + 2)``, invalid
 off the raster) so that a pixel knows whether it drains (a neighbour off the raster or

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gep.kernels import accumulation, fill, flowdir
+from gep.kernels import accumulation, distance, fill, flowdir, streams
 
 __all__ = ["FlowRouting", "fill_depressions", "route"]
 
@@ -76,8 +76,8 @@ class FlowRouting:
         through ``FA >= trace_threshold_proportion·threshold`` (InVEST uses 0.7).
         """
         if self.algorithm == "d8":
-            return accumulation.extract_streams_d8(self.flow_accumulation, threshold)
-        return accumulation.extract_streams_mfd(
+            return streams.extract_streams_d8(self.flow_accumulation, threshold)
+        return streams.extract_streams_mfd(
             self.flow_accumulation,
             self.flow_direction,
             threshold,
@@ -92,8 +92,8 @@ class FlowRouting:
         convention: str = "invest",
         cell_size: float = 1.0,
     ) -> np.ndarray:
-        """Weighted flow-path distance to ``channel``; see :func:`accumulation.distance_to_channel`."""
-        return accumulation.distance_to_channel(
+        """Weighted flow-path distance to ``channel``; see :func:`distance.distance_to_channel`."""
+        return distance.distance_to_channel(
             self.flow_direction,
             channel,
             self.algorithm,

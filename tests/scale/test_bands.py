@@ -9,7 +9,7 @@ import pytest
 import rasterio
 from affine import Affine
 
-from gep import fastio
+from gep.io import bands
 from gep.kernels import reductions
 
 CRS = "EPSG:32650"
@@ -34,23 +34,23 @@ def test_min_max_and_masked_sum_by_hand() -> None:
 
 def test_write_then_read_round_trip(tmp_path: Path) -> None:
     values = np.array([[1.0, np.nan], [3.5, -2.0]], dtype=np.float32)
-    path = fastio.write_band(
+    path = bands.write_band(
         tmp_path / "a.tif", values, crs=CRS, transform=TRANSFORM, name="a", units="mm yr-1"
     )
     assert np.isnan(values[0, 1])  # the caller's array is untouched
     with rasterio.open(path) as src:
-        assert src.nodata == fastio.FLOAT_NODATA
+        assert src.nodata == bands.FLOAT_NODATA
         assert src.tags(1).get("units") == "mm yr-1" or src.tags().get("units") == "mm yr-1"
         assert src.profile["compress"].lower() == "zstd"
-    band = fastio.read_band(path, name="a")
+    band = bands.read_band(path, name="a")
     np.testing.assert_array_equal(band.values, values)
-    window = fastio.read_band(path, name="a", window=(slice(1, 2), slice(0, 2)))
+    window = bands.read_band(path, name="a", window=(slice(1, 2), slice(0, 2)))
     np.testing.assert_array_equal(window.values, values[1:2])
     assert window.transform.f == TRANSFORM.f - 30
 
 
 def test_background_writer_writes_everything(tmp_path: Path) -> None:
-    with fastio.BackgroundWriter(max_pending=1) as writer:
+    with bands.BackgroundWriter(max_pending=1) as writer:
         for i in range(3):
             writer.submit(
                 tmp_path / f"{i}.tif",
@@ -63,12 +63,12 @@ def test_background_writer_writes_everything(tmp_path: Path) -> None:
             )
     for i in range(3):
         assert (
-            fastio.read_band(tmp_path / f"{i}.tif", name="x", categorical=True).values == i
+            bands.read_band(tmp_path / f"{i}.tif", name="x", categorical=True).values == i
         ).all()
 
 
 def test_background_writer_reraises(tmp_path: Path) -> None:
-    with pytest.raises(Exception), fastio.BackgroundWriter() as writer:  # noqa: B017
+    with pytest.raises(Exception), bands.BackgroundWriter() as writer:  # noqa: B017
         writer.submit(
             tmp_path / "x.tif",
             np.zeros((2, 2, 2)),
@@ -82,10 +82,10 @@ def test_background_writer_reraises(tmp_path: Path) -> None:
 def test_tiled_geotiff_layout(tmp_path: Path) -> None:
     """``cog=False`` writes a 512² tiled ZSTD GeoTIFF in one pass (the InVEST runners' files)."""
     values = np.array([[1.0, np.nan], [2.5, 4.0]], dtype=np.float32)
-    path = fastio.write_band(
+    path = bands.write_band(
         tmp_path / "f.tif", values, crs=CRS, transform=TRANSFORM, name="f", units="1", cog=False
     )
-    np.testing.assert_array_equal(fastio.read_band(path, name="f").values, values)
+    np.testing.assert_array_equal(bands.read_band(path, name="f").values, values)
     with rasterio.open(path) as src:
         assert src.profile["tiled"] and src.profile["blockxsize"] == 512
         assert src.profile["compress"].lower() == "zstd"
@@ -93,17 +93,17 @@ def test_tiled_geotiff_layout(tmp_path: Path) -> None:
 
 def test_row_block_writer_round_trip_and_atomicity(tmp_path: Path) -> None:
     """Blocks of rows land in place; a failure part-way leaves no file behind."""
-    nd = fastio.FLOAT_NODATA
+    nd = bands.FLOAT_NODATA
     full = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
     full[5, 1] = nd
     paths = [tmp_path / "a.tif", tmp_path / "b.tif"]
-    with fastio.RowBlockWriter(
+    with bands.RowBlockWriter(
         paths, (20, 3), crs=CRS, transform=TRANSFORM, names=["a", "b"], units=["mm", "1"]
     ) as writer:
         for r0 in range(0, 20, 8):  # blocks of 8, 8 and 4 rows
             block = full[r0 : r0 + 8]
             writer.write(r0, [block, block + 1])
-    a = fastio.read_band(paths[0], name="a").values
+    a = bands.read_band(paths[0], name="a").values
     assert np.isnan(a[5, 1])
     np.testing.assert_array_equal(np.nan_to_num(a, nan=nd), full)
     with rasterio.open(paths[1]) as src:
@@ -111,7 +111,7 @@ def test_row_block_writer_round_trip_and_atomicity(tmp_path: Path) -> None:
         assert src.descriptions[0] == "b"
     with (
         pytest.raises(RuntimeError, match="stop"),
-        fastio.RowBlockWriter(
+        bands.RowBlockWriter(
             [tmp_path / "c.tif"], (20, 3), crs=CRS, transform=TRANSFORM, names=["c"], units=["1"]
         ) as writer,
     ):

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from gep import basins
 from gep.kernels import accumulation, fill, flowdir
+from gep.kernels import basins as basin_kernels
 from gep.kernels._grid import COL_OFFSETS, D8_NODATA, ROW_OFFSETS
+from gep.routing import basins
 
 
 def valleys(n: int = 512, *, noise: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -99,7 +100,7 @@ def test_benchmark_like_dem_splits_into_many_exact_pieces() -> None:
     assert routed.largest_piece_px < 0.75 * ok.sum()
     # a flat of ~4600 px drains into two catchments: the cut runs through it, and each of
     # the two pieces routed the whole flat (as context) to get its part of it right
-    flats, _ = basins.flat_components(filled, ok)
+    flats, _ = basin_kernels.flat_components(filled, ok)
     on_flat = flats > 0
     pairs = np.unique(np.stack([flats[on_flat], routed.pieces[on_flat]]), axis=1)
     assert (np.bincount(pairs[0]) >= 2).any()
@@ -142,7 +143,7 @@ def test_flat_components_worked_example() -> None:
     # pygeoprocessing's plateau search visits it); the 1 at the edge has no lower neighbour:
     # a flat of its own.
     z = np.array([[5.0, 2, 2, 2, 1]])
-    labels, n = basins.flat_components(z, np.ones(z.shape, bool))
+    labels, n = basin_kernels.flat_components(z, np.ones(z.shape, bool))
     assert n == 2
     np.testing.assert_array_equal(labels, [[0, 1, 1, 1, 2]])
 

@@ -126,7 +126,7 @@ def test_lazy_reads_from_files_equal_eager_reads(
 
 
 def test_routing_service_is_refused(region: chunked.SyntheticRegion, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="gep.basins"):
+    with pytest.raises(InputError, match="gep.routing.basins"):
         chunked.run_service_chunked("soil_retention", region.grid, {}, tmp_path)
     with pytest.raises(InputError, match="unknown service"):
         chunked.run_service_chunked("nonsense", region.grid, {}, tmp_path)

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from rasterio.transform import from_origin
 
-from gep import tiled_routing
 from gep.errors import ParameterError
 from gep.kernels import tiled_fill
 from gep.kernels.fill import fill_pits
-from gep.tiled_routing import WindowedRaster, fill_pits_tiled
+from gep.routing import tiled_fill as tiled_routing
+from gep.routing.tiled_fill import WindowedRaster, fill_pits_tiled
 
 from .test_basins import valleys
 

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from data_catalog.errors import InputError
 from data_catalog.grid import Grid
 from gep import accounts
+from gep.accounts import units as accounts_units
+from gep.accounts import zonal as accounts_zonal
 
 UTM50 = pyproj.CRS.from_epsg(32650)
 
@@ -118,7 +120,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
         asked.append(tuple(ops))
         return exact_extract(raster, polygons, ops, **kwargs)
 
-    monkeypatch.setattr(accounts, "exact_extract", spy)
+    monkeypatch.setattr(accounts_zonal, "exact_extract", spy)  # the blockwise sums
     return asked
 
 
@@ -147,17 +149,17 @@ def test_finite_raster_sums_equal_whole_grid_sums(
 def test_both_block_methods_agree(units: tuple[gpd.GeoDataFrame, Grid]) -> None:
     """exactextract's sum/count and the cell-number coverage give the same block totals."""
     gdf, grid = units
-    polygons = accounts._in_grid_crs(gdf, grid, "unit")
+    polygons = accounts_units._in_grid_crs(gdf, grid, "unit")
     block = _values(grid, seed=3, nodata=0.0)[:100, :90]  # a view, 260 cells a row
-    bounds = accounts._pixel_bounds((slice(0, 100), slice(0, 90)))
+    bounds = accounts_units._pixel_bounds((slice(0, 100), slice(0, 90)))
     assert bounds == (0, -100, 90, 0)
-    numbers = accounts._CellNumbers(grid.crs.to_wkt(), (128, 128))  # wider than the block
-    pixels = accounts._pixel_space(polygons, grid)
+    numbers = accounts_zonal._CellNumbers(grid.crs.to_wkt(), (128, 128))  # wider than the block
+    pixels = accounts_units._pixel_space(polygons, grid)
     hit = np.flatnonzero(shapely.intersects(pixels, shapely.box(*bounds)))
     rows, wkb = polygons["_row"].to_numpy()[hit], list(shapely.to_wkb(pixels[hit]))
     assert len(rows) >= 4
-    own = accounts._block_totals(rows, wkb, bounds, numbers, block)
-    cells = accounts._block_totals(rows, wkb, bounds, numbers, block, block)
+    own = accounts_zonal._block_totals(rows, wkb, bounds, numbers, block)
+    cells = accounts_zonal._block_totals(rows, wkb, bounds, numbers, block, block)
     np.testing.assert_array_equal(own[0], rows)
     np.testing.assert_array_equal(cells[0], rows)
     np.testing.assert_allclose(cells[1][0], own[1][0], rtol=1e-13)

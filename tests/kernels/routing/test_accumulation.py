@@ -9,16 +9,12 @@ import pyflwdir
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from gep.hydrology import fill_depressions, route
-from gep.kernels.accumulation import (
-    distance_to_channel,
-    extract_streams_d8,
-    extract_streams_mfd,
-    flow_accumulation,
-    topological_order,
-)
+from gep.kernels.accumulation import flow_accumulation, topological_order
+from gep.kernels.distance import distance_to_channel
 from gep.kernels.fill import fill_pits
 from gep.kernels.flowdir import flow_dir_d8
+from gep.kernels.streams import extract_streams_d8, extract_streams_mfd
+from gep.routing import fill_depressions, route
 
 SQRT2 = math.sqrt(2)
 

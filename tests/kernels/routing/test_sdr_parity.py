@@ -5,12 +5,14 @@ The reference runs (inputs, InVEST outputs with intermediates, ``totals.json``) 
 aligned inputs (the DEM grid) with its mutual mask (``mask.tif``, which includes the
 watershed mask) and compare every intermediate and output. InVEST is not imported.
 
-Measured (natcap.invest 3.20.2, pygeoprocessing 2.4.11, this machine): every raster below
-is bit-identical for the three cases, D8 and MFD. The tolerances asserted are looser than
-that (LS uses numpy's float32 transcendental functions, which may differ by an ulp on
-another CPU): exact for the routing rasters, 1e-5 relative per pixel elsewhere; totals
-within 1e-5 relative (the issue asks for 0.5 % on soil loss and avoided erosion, 5 % on
-export and avoided export).
+Measured (natcap.invest 3.20.2, pygeoprocessing 2.4.11, the machine that made them): every
+raster below was bit-identical for the three cases, D8 and MFD, with the same numpy build and
+CPU features. LS uses numpy's float32 transcendental functions, whose SIMD code numpy picks at
+run time, so on another CPU LS differs by up to ~1e-6 relative (measured with AVX-512 and with
+the SIMD dispatch switched off). The tolerances asserted hold on any CPU: exact for the routing
+rasters, 1e-5 relative per pixel elsewhere (plus the flux term of differences of fluxes, see
+below); totals within 1e-5 relative (the issue asks for 0.5 % on soil loss and avoided erosion,
+5 % on export and avoided export).
 """
 
 from __future__ import annotations
@@ -140,13 +142,29 @@ def test_routing_rasters_identical(run):
             np.testing.assert_array_equal(ours.astype(np.float64), theirs, key)
 
 
+#: rasters that are differences of sediment fluxes (what arrives minus what leaves a pixel)
+FLUX_DIFFERENCES = ("sed_deposition", "avoided_export")
+
+
 def test_soil_loss_and_delivery_rasters_per_pixel(run):
+    """Within 1e-5 relative of InVEST on any CPU (measured: ≤ 1.1e-6, LS's float32 ulps).
+
+    Deposition and avoided export are differences of sediment fluxes of the size of the flux
+    ``F`` and ``E'`` at the pixel: a relative error ε of LS becomes an absolute error of about
+    ε·(|F| + |E'|), however small the difference. Their tolerance adds that term.
+    """
     out, folder, _, _ = run
+    terms = np.abs(out["flux"].astype(np.float64)) + np.abs(out["e_prime"].astype(np.float64))
     for key, name in CLOSE.items():
         theirs = _read(folder / name)
         ours = out[key].astype(np.float64)
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), key)
-        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-9, err_msg=key)
+        tolerance = 1e-5 * np.abs(theirs) + 1e-9
+        if key in FLUX_DIFFERENCES:
+            tolerance = tolerance + 1e-5 * np.nan_to_num(terms)
+        error = np.abs(ours - theirs)
+        worst = np.nanmax(np.where(np.isfinite(theirs), error / tolerance, 0.0))
+        assert worst <= 1.0, f"{key}: {worst:.3g} times its tolerance"
 
 
 def test_totals_within_tolerance(run):

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from gep.kernels.sdr import (
+from gep.kernels.connectivity import (
     connectivity_index,
     cover_weight,
-    sdr_model,
     sediment_delivery_ratio,
-    sediment_deposition,
     slope_weight,
     upslope_component,
 )
+from gep.kernels.deposition import sediment_deposition
+from gep.kernels.sdr import sdr_model
 from gep.kernels.terrain import ls_factor, slope_percent
 
 DEM = np.array([[50.0, 45, 50], [30, 30, 30], [8, 10, 10]])

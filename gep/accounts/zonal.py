@@ -1,0 +1,386 @@
+"""Zonal sums of per-pixel quantities per unit: the sparse coverage product, or block by block."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numba
+import numpy as np
+import pandas as pd
+import shapely
+import xarray as xr
+from exactextract import exact_extract
+from exactextract.feature import Feature, JSONFeature
+from exactextract.raster import NumPyRasterSource
+from exactextract.writer import Writer
+
+from data_catalog.errors import InputError
+from data_catalog.grid import Grid
+from gep.accounts.units import (
+    ZONAL_BLOCK,
+    UnitLevel,
+    _in_grid_crs,
+    _north_up,
+    _pixel_bounds,
+    _pixel_space,
+    _Polygons,
+)
+
+
+def zonal_sum(level: UnitLevel, values: xr.DataArray | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact sums of a per-pixel quantity over every unit.
+
+    Parameters
+    ----------
+    level : UnitLevel
+        Units and their coverage (matrix, or polygons for a blockwise level).
+    values : DataArray or ndarray
+        Per-pixel totals (m³, t, t CO₂ per pixel, not densities) on the grid; NaN (and ±inf)
+        = nodata. Flat arrays of ``rows × cols`` cells are accepted.
+
+    Returns
+    -------
+    sums : ndarray
+        ``Σ W·v`` over valid pixels; NaN for units that cover no pixel.
+    valid_fraction : ndarray
+        Share of the unit's covered area where ``values`` is valid (1 when complete).
+    """
+    if level.blockwise:
+        return _level_sums(level, [values])[0]
+    v = np.asarray(values, dtype=np.float64).ravel()
+    _check_cells(level, v.size, level.weights.shape[1])
+    valid = np.isfinite(v)
+    sums = level.weights @ np.where(valid, v, 0.0)
+    covered = np.asarray(level.weights.sum(axis=1)).ravel()
+    return _finish(sums, level.weights @ valid.astype(np.float64), covered)
+
+
+def _check_cells(level: UnitLevel, size: int, expected: int) -> None:
+    if size != expected:
+        raise InputError(
+            f"zonal sum: raster has {size} cells but the {level.level} coverage was built for "
+            f"{expected}; sum rasters on the grid the units were intersected with"
+        )
+
+
+def _finish(
+    sums: np.ndarray, covered_valid: np.ndarray, covered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums (NaN where nothing is covered) and valid fractions from the three totals."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(covered > 0, covered_valid / np.where(covered > 0, covered, 1), 0.0)
+    return np.where(covered > 0, sums, np.nan), fraction
+
+
+def _level_sums(
+    level: UnitLevel, rasters: Sequence[xr.DataArray | np.ndarray]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Blockwise sums and valid fractions of several rasters (one coverage per block)."""
+    polygons, grid = level._blockwise_inputs()
+    arrays = []
+    for values in rasters:
+        data = values.data if isinstance(values, xr.DataArray) else values
+        _check_cells(level, int(np.prod(data.shape)), grid.shape[0] * grid.shape[1])
+        arrays.append(data.reshape(grid.shape))
+    sums, valid, covered = _blockwise_totals(polygons, grid, arrays, level.block)
+    return [_finish(sums[k], valid[k], covered) for k in range(len(arrays))]
+
+
+def zonal_sum_chunked(
+    polygons: gpd.GeoDataFrame,
+    grid: Grid,
+    values: xr.DataArray | np.ndarray | Sequence[xr.DataArray] | Mapping[str, xr.DataArray],
+    *,
+    id_field: str,
+    block: int = ZONAL_BLOCK,
+) -> pd.DataFrame:
+    """Exact zonal sums of rasters of any size, block by block (bounded memory).
+
+    The coverage fraction of a cell by a polygon depends on that cell and polygon only, so
+    intersecting the polygons with each block of the grid (exactextract on the block's
+    window) gives the same fractions as :func:`unit_level` on the whole grid; the per-block
+    sums ``Σ c·v`` are added up. Both work in the grid's pixel coordinates, where every cell
+    edge is a whole number whether a block or the whole grid is cut, so the fractions are
+    the same to the last bit and the sums the same to rounding (≈ 1e-14).
+
+    Per block, one exactextract pass: for a single raster with no nodata in the block, its
+    own ``sum`` (``Σ c·x``) and ``count`` (``Σ c``); otherwise the ``values`` of a raster
+    numbering the block's cells and their ``coverage`` fractions, read once and applied to
+    every raster by a compiled loop (``Σ c·v`` and ``Σ c`` over finite ``v``). exactextract
+    skips NaN cells in ``sum`` and ``count`` (its nodata) but would add ±inf, which
+    :func:`zonal_sum` treats as nodata; hence the split. Memory is set by the block, not the
+    raster (the whole-grid matrix of :func:`unit_level` holds ≈ 12 bytes per covered pixel).
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame
+        Unit polygons (any CRS; reprojected to the grid's).
+    grid : Grid
+        Grid of ``values``.
+    values : DataArray or array, or a list or dict of them
+        Per-pixel totals on ``grid``, numpy- or dask-backed; NaN (and ±inf) is nodata.
+        Several rasters are summed in one pass (the blocks of the first dask-backed one; the
+        others are rechunked to them).
+    id_field : str
+        Field with the unit id.
+    block : int
+        Block side in pixels when no raster is dask-backed.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, sum, valid_fraction`` with the meaning of :func:`zonal_sum`'s results
+        (``sum`` NaN for units that cover no pixel); for a list or dict of rasters, one such
+        table per raster stacked, with its key (list position or dict key) in a first column
+        ``name``.
+    """
+    import dask.array as dsa
+
+    gdf = _in_grid_crs(polygons, _north_up(grid), "the")
+    single = isinstance(values, xr.DataArray | np.ndarray | dsa.Array)
+    if single:
+        named: dict[Any, Any] = {None: values}
+    elif isinstance(values, Mapping):
+        named = dict(values)
+    else:
+        named = dict(enumerate(values))
+    arrays = []
+    for name, da in named.items():
+        data = da.data if isinstance(da, xr.DataArray) else da
+        if tuple(data.shape) != tuple(grid.shape):
+            raise InputError(
+                f"zonal sum: raster {name if name is not None else ''} has shape "
+                f"{tuple(data.shape)}, the grid {tuple(grid.shape)}; sum rasters on the grid"
+            )
+        arrays.append(data)
+    sums, valid, covered = _blockwise_totals(gdf, grid, arrays, block)
+    ids = gdf[id_field].astype(str).to_numpy()
+    frames = []
+    for k, name in enumerate(named):
+        total, fraction = _finish(sums[k], valid[k], covered)
+        frame = pd.DataFrame({"unit_id": ids, "sum": total, "valid_fraction": fraction})
+        frames.append(frame if name is None else frame.assign(name=name))
+    if single:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["name", "unit_id", "sum", "valid_fraction"]]
+
+
+def _blockwise_totals(
+    polygons: gpd.GeoDataFrame, grid: Grid, arrays: list[Any], block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Σ c·v`` and ``Σ c`` over valid cells per raster and unit, and ``Σ c`` per unit.
+
+    ``polygons`` are in the grid CRS and numbered in ``_row``; ``arrays`` have the grid's
+    shape. One dask task per block (the current scheduler); returns arrays of shape
+    ``(n_rasters, n_units)``, ``(n_rasters, n_units)`` and ``(n_units,)``.
+    """
+    import dask
+
+    n_units, n_rasters = len(polygons), len(arrays)
+    lazy = _same_blocks(arrays, block)
+    chunks = [a.to_delayed() for a in lazy]  # each block's own task: no copy by dask
+    row_edges = np.cumsum((0, *lazy[0].chunks[0]))
+    col_edges = np.cumsum((0, *lazy[0].chunks[1]))
+    pixels = _pixel_space(polygons, grid)
+    tree = shapely.STRtree(pixels)
+    wkb = np.asarray(shapely.to_wkb(pixels), dtype=object)
+    rows = polygons["_row"].to_numpy()
+    numbers = _CellNumbers(grid.crs.to_wkt(), (max(lazy[0].chunks[0]), max(lazy[0].chunks[1])))
+    parts = []
+    for i in range(len(row_edges) - 1):
+        for j in range(len(col_edges) - 1):
+            bounds = _pixel_bounds(
+                (
+                    slice(int(row_edges[i]), int(row_edges[i + 1])),
+                    slice(int(col_edges[j]), int(col_edges[j + 1])),
+                )
+            )
+            hit = np.sort(tree.query(shapely.box(*bounds), predicate="intersects"))
+            if hit.size:
+                parts.append(
+                    dask.delayed(_block_totals, pure=False)(
+                        rows[hit], wkb[hit].tolist(), bounds, numbers, *(c[i, j] for c in chunks)
+                    )
+                )
+    sums = np.zeros((n_rasters, n_units))
+    valid = np.zeros((n_rasters, n_units))
+    covered = np.zeros(n_units)
+    for hit_rows, part_sums, part_valid, part_covered in dask.compute(*parts):
+        sums[:, hit_rows] += part_sums
+        valid[:, hit_rows] += part_valid
+        covered[hit_rows] += part_covered
+    return sums, valid, covered
+
+
+def _same_blocks(arrays: list[Any], block: int) -> list[Any]:
+    """Dask arrays with one block layout: the first dask-backed input's, else ``block``²."""
+    import dask.array as dsa
+
+    chunks = next((a.chunks for a in arrays if isinstance(a, dsa.Array)), None)
+    out = []
+    for a in arrays:
+        if not isinstance(a, dsa.Array):
+            a = dsa.from_array(np.asarray(a), chunks=chunks or (block, block), name=False)
+        elif a.chunks != chunks:
+            a = a.rechunk(chunks)
+        out.append(a)
+    return out
+
+
+class _CellNumbers:
+    """A raster numbering cells 0, 1, … row by row (float64: exact below 2⁵³), for blocks.
+
+    One array of the largest block's shape serves every block of a sum (a block of ``w``
+    columns reads a view of it, whose numbers ``n`` stand for cell ``(n // stride, n %
+    stride)``); read-only, shared by the threads, sent to a dask.distributed worker empty
+    and rebuilt there.
+    """
+
+    def __init__(self, wkt: str, shape: tuple[int, int]) -> None:
+        if shape[1] >= 2**26 or shape[0] * shape[1] >= 2**52:
+            raise InputError(
+                f"zonal sum: blocks of {shape} cells are too large; use smaller chunks"
+            )
+        self.wkt = wkt
+        self.shape = shape
+        self.stride = shape[1]
+        self._numbers: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, shape: tuple[int, int]) -> np.ndarray:
+        with self._lock:
+            if self._numbers is None:
+                numbers = np.arange(self.shape[0] * self.shape[1], dtype=np.float64)
+                numbers.flags.writeable = False
+                self._numbers = numbers.reshape(self.shape)
+        return self._numbers[: shape[0], : shape[1]]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"wkt": self.wkt, "shape": self.shape}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["wkt"], state["shape"])  # type: ignore[misc]
+
+
+class _BlockSums(Writer):
+    """Adds up each polygon's results as exactextract writes them (nothing per cell is kept).
+
+    Two kinds of results: a polygon's covered cells (``values`` of the block's cell numbers:
+    their indices) with their ``coverage`` fractions ``c`` (float32, as :func:`unit_level`'s),
+    from which a compiled loop adds ``c·v`` for every raster; or, for one raster without
+    nodata in the block, exactextract's own ``sum`` (``Σ c·v``) and ``count`` (``Σ c``).
+    """
+
+    def __init__(self, blocks: list[np.ndarray], n_units: int, stride: int) -> None:
+        super().__init__()
+        self.blocks = blocks
+        self.stride = stride
+        self.sums = np.zeros((len(blocks), n_units))
+        self.valid = np.zeros((len(blocks), n_units))
+        self.covered = np.zeros(n_units)
+
+    def add_operation(self, op: object) -> None:
+        """Nothing to set up per operation."""
+
+    def add_column(self, col_name: str) -> None:
+        """Nothing to set up per column."""
+
+    def write(self, feature: Feature) -> None:
+        """Add one polygon's results to its unit's totals."""
+        out = JSONFeature()
+        feature.copy_to(out)
+        props = out.feature["properties"]
+        row = int(props["_row"])
+        if "values" not in props:  # one raster, no nodata: Σ c over valid cells = Σ c
+            self.sums[0, row] += props["sum"]
+            self.valid[0, row] += props["count"]
+            self.covered[row] += props["count"]
+            return
+        index, fraction = props["values"], props["coverage"]
+        self.covered[row] += fraction.sum()
+        for k, values in enumerate(self.blocks):
+            total, covered_valid = _covered_sum(index, fraction, values, self.stride)
+            self.sums[k, row] += total
+            self.valid[k, row] += covered_valid
+
+    def features(self) -> None:
+        """Results are in ``sums``, ``valid`` and ``covered``."""
+
+
+def _block_totals(
+    rows: np.ndarray,
+    wkb: list[bytes],
+    bounds: tuple[float, float, float, float],
+    numbers: _CellNumbers,
+    *blocks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One block's ``Σ c·v``, ``Σ c`` over valid cells (per raster) and ``Σ c`` per unit.
+
+    ``rows`` numbers the units of the polygons ``wkb`` touching the block; the totals are
+    returned for those units only (``rows`` first): plain arrays, small, picklable.
+    exactextract's ``sum`` and ``count`` skip NaN cells (its nodata) but add ±inf, which
+    :func:`zonal_sum` treats as nodata: its own operations serve only one raster whose block
+    is all finite; otherwise the coverage of the block's cells is read once for all rasters.
+    """
+    left, bottom, right, top = bounds
+    values = [_as_float(b) for b in blocks]
+    sums = _BlockSums(values, len(rows), numbers.stride)
+    if len(values) == 1 and _all_finite(values[0]):
+        raster = values[0]
+        ops = ["sum", "count"]
+    else:
+        raster = numbers(blocks[0].shape)
+        ops = ["values", "coverage"]
+    source = NumPyRasterSource(raster, left, bottom, right, top, srs_wkt=numbers.wkt)
+    polygons = _Polygons(wkb, numbers.wkt)
+    exact_extract(source, polygons, ops, include_cols=["_row"], output=sums)
+    return rows, sums.sums, sums.valid, sums.covered
+
+
+def _as_float(block: np.ndarray) -> np.ndarray:
+    """The block as a 2-D float array (a view when it is one already: no copy)."""
+    v = np.asarray(block)
+    return v if v.dtype.kind == "f" else v.astype(np.float64)
+
+
+@numba.njit(nogil=True, cache=True)
+def _covered_sum(index, fraction, values, stride):  # pragma: no cover - numba
+    """``Σ c·v`` and ``Σ c`` over covered cells with a finite value (float64 sums).
+
+    ``index`` holds cell numbers ``n`` (float64) of a raster ``stride`` cells wide: cell ``n``
+    is ``values[⌊n / stride⌋, n − ⌊n / stride⌋·stride]``. exactextract lists a polygon's
+    cells row by row, so the row is recomputed only when ``n`` leaves the current one (the
+    float division is exact here: ``n < 2⁵²``, ``stride < 2²⁶``).
+    """
+    total = 0.0
+    valid = 0.0
+    row = 0
+    start = 0.0
+    end = -1.0
+    for t in range(index.size):
+        n = index[t]
+        if n >= end or n < start:
+            first = np.floor(n / stride)
+            row = np.int64(first)
+            start = first * stride
+            end = start + stride
+        v = values[row, np.int64(n - start)]
+        if np.isfinite(v):
+            total += fraction[t] * v
+            valid += fraction[t]
+    return total, valid
+
+
+@numba.njit(nogil=True, cache=True)
+def _all_finite(values):  # pragma: no cover - numba
+    """Whether every value of a 2-D array is finite (stops at the first that is not)."""
+    rows, cols = values.shape
+    for r in range(rows):
+        for c in range(cols):
+            if not np.isfinite(values[r, c]):
+                return False
+    return True

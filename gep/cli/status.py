@@ -1,0 +1,153 @@
+"""Exit statuses of every ``gep`` command, and the one place that maps errors to them.
+
+=====  ==========================================================================
+0      success
+1      checks found problems: ``gep validate`` in what it checked, ``gep calibrate``
+       a fit that failed its plausibility gates (nothing written)
+2      bad input or configuration: stopped before any work, nothing written
+3      failure during work: the outputs were not published (an earlier output
+       folder of the same name is left as it was)
+130    interrupted (Ctrl-C, SIGINT): nothing published
+143    terminated (SIGTERM, as schedulers stop jobs): nothing published
+=====  ==========================================================================
+
+Imports only the standard library, click and the light error modules, so that ``gep --help``
+starts fast; the linkage layer's errors are recognised without importing it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from enum import IntEnum
+from types import FrameType
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from data_catalog.errors import CatalogError, GEPError
+from gep.cli.console import err_console, print_error, print_problems
+
+__all__ = [
+    "EXIT_STATUS_HELP",
+    "ExitStatus",
+    "GuardedGroup",
+    "Terminated",
+    "ignore_signals",
+    "install_sigterm",
+]
+
+
+class ExitStatus(IntEnum):
+    """The documented exit statuses (see the module docstring and ``gep --help``)."""
+
+    OK = 0
+    PROBLEMS_FOUND = 1
+    BAD_INPUT = 2
+    WORK_FAILED = 3
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+#: Shown at the end of ``gep --help``.
+EXIT_STATUS_HELP = (
+    "Exit status: 0 success; 1 checks found problems (`gep validate`; `gep calibrate` gates); "
+    "2 bad input or configuration, "
+    "stopped before work; 3 failure during work, outputs not published; 130 interrupted "
+    "(Ctrl-C); 143 terminated (SIGTERM)."
+)
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """Raised in the main thread when the process receives SIGTERM."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def install_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated`, so staged outputs are cleaned up before exit."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def ignore_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now on (the process is about to exit)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _linkage_error(exc: BaseException) -> bool:
+    module = sys.modules.get("linkage.errors")
+    return module is not None and isinstance(exc, module.LinkageError)
+
+
+def _linkage_problems(exc: BaseException) -> list[tuple[str, str, str, str]] | None:
+    problems = getattr(exc, "problems", None)
+    if not problems or not _linkage_error(exc):
+        return None
+    return [(p.rule_id, p.where, p.message, p.hint) for p in problems]
+
+
+def status_of(exc: BaseException) -> ExitStatus:
+    """Print what went wrong and return the exit status it maps to.
+
+    Parameters
+    ----------
+    exc : BaseException
+        An exception that escaped a command.
+
+    Returns
+    -------
+    ExitStatus
+        The status to exit with (never ``OK``).
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        err_console.print("[yellow]interrupted: no output folder was written[/yellow]")
+        return ExitStatus.INTERRUPTED
+    if isinstance(exc, Terminated):
+        err_console.print("[yellow]terminated (SIGTERM): no output folder was written[/yellow]")
+        return ExitStatus.TERMINATED
+    status = getattr(exc, "exit_status", None)
+    if status == ExitStatus.WORK_FAILED:
+        print_error(str(exc))
+        return ExitStatus.WORK_FAILED
+    if isinstance(exc, CatalogError):
+        print_problems("the catalog", [(p.entry, p.field, p.message, p.hint) for p in exc.problems])
+    elif (rows := _linkage_problems(exc)) is not None:
+        print_problems("the linkage policy", rows, title="refused")
+    elif isinstance(exc, GEPError) or _linkage_error(exc):
+        print_error(str(exc))
+    elif isinstance(exc, OSError):
+        print_error(f"{type(exc).__name__}: {exc}")
+        return ExitStatus.WORK_FAILED
+    else:
+        err_console.print(
+            "[red]internal error[/red] (a bug in gep: please report it with the traceback below)"
+        )
+        err_console.print(
+            "".join(traceback.format_exception(exc)), markup=False, highlight=False, soft_wrap=True
+        )
+        return ExitStatus.WORK_FAILED
+    err_console.print("[red]stopped before any output was written[/red]")
+    return ExitStatus.BAD_INPUT
+
+
+class GuardedGroup(TyperGroup):
+    """A command group whose commands exit with the documented statuses, whatever they raise."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; map an escaping error or signal to its exit status."""
+        try:
+            return super().invoke(ctx)
+        except (Exception, KeyboardInterrupt, Terminated) as exc:
+            if _framework(exc):  # typer/click's own exits and usage errors
+                raise
+            raise typer.Exit(int(status_of(exc))) from None
+
+
+def _framework(exc: BaseException) -> bool:
+    """True for the command-line framework's own exceptions (exit, usage error, abort)."""
+    return type(exc).__module__.split(".")[0] in {"click", "typer"}

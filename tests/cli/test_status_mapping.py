@@ -1,0 +1,73 @@
+"""Every command maps an interrupt, a termination and an unexpected error to its exit status.
+
+The subprocess tests (``test_exit_status.py``) send real signals to real runs; these check the
+same mapping for every command in-process, by making the function each command calls raise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gep.cli import app
+from gep.cli.status import Terminated
+from gep.io.atomic import RunFailedError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "linkage" / "examples" / "policy.yaml"
+DEMO = Path(__file__).resolve().parents[2] / "gep" / "configs" / "demo.yaml"
+
+#: command line → the function it calls (patched to raise)
+COMMANDS = {
+    "run": (["run", str(DEMO)], "gep.cli.run_view.execute"),
+    "demo": (["demo", "--quiet"], "gep.cli.run_view.execute"),
+    "validate": (["validate", str(DEMO)], "gep.validate.validate_run"),
+    "link": (["link", str(EXAMPLE)], "linkage.run.run_link"),
+    "invest": (["invest", "carbon", str(DEMO)], "gep.invest.run.run_invest"),
+    "occupation": (
+        ["occupation", str(DEMO), "--config", str(DEMO)],
+        "gep.occupation.run_occupation",
+    ),
+    "calibrate": (["calibrate", str(DEMO)], "gep.calibration_cli.run_calibration"),
+}
+
+
+def _raiser(exc: BaseException):
+    def raise_it(*args, **kwargs):
+        raise exc
+
+    return raise_it
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    ("exc", "status", "message"),
+    [
+        (KeyboardInterrupt(), 130, "interrupted"),
+        (Terminated(), 143, "terminated"),
+        (RuntimeError("an unexpected bug"), 3, "internal error"),
+        (RunFailedError(Path("out"), OSError("No space left on device")), 3, "not written"),
+    ],
+)
+def test_every_command_maps_errors_to_statuses(
+    monkeypatch, tmp_path, command, exc, status, message
+):
+    args, target = COMMANDS[command]
+    module, name = target.rsplit(".", 1)
+    monkeypatch.setattr(f"{module}.{name}", _raiser(exc))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == status, result.output
+    assert message in result.output
+
+
+def test_a_calibration_that_fails_its_gates_exits_1(monkeypatch, tmp_path):
+    failed = {"mode": "fit", "passed": False, "status": "FAILED (calibration NSE -7.77 < 0)"}
+    monkeypatch.setattr("gep.calibration_cli.run_calibration", lambda *a, **k: failed)
+    result = CliRunner().invoke(app, ["calibrate", str(DEMO)])
+    assert result.exit_code == 1, result.output
+    assert "plausibility gates" in result.output
+    passed = {**failed, "passed": True, "status": "passed"}
+    monkeypatch.setattr("gep.calibration_cli.run_calibration", lambda *a, **k: passed)
+    assert CliRunner().invoke(app, ["calibrate", str(DEMO)]).exit_code == 0
