@@ -125,6 +125,87 @@ def indicator_table(units: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def check_condition_change_years(template: Path, years: list[int]) -> None:
+    """Refuse, before any work, a policy whose ``gep_condition_change`` the run cannot give.
+
+    The weather-neutral accounts exist for each later year under the previous accounted
+    year's weather, so the policy's base year and year must be consecutive in ``years``.
+    """
+    policy = yaml.safe_load(template.read_text(encoding="utf-8")) or {}
+    if not isinstance(policy, dict):
+        return
+    kinds = {i.get("kind") for i in policy.get("indicators") or [] if isinstance(i, dict)}
+    if "gep_condition_change" not in kinds or not isinstance(policy.get("policy"), dict):
+        return
+    year, base = policy["policy"].get("year"), policy["policy"].get("base_year")
+    ordered = sorted(years)
+    pairs = set(zip(ordered[:-1], ordered[1:], strict=True))
+    if (base, year) not in pairs:
+        raise InputError(
+            f"{template}: an indicator of kind gep_condition_change compares {year} with {base} "
+            f"under {base}'s weather, but the run's years {ordered} have no such consecutive "
+            f"pair; add them to `years` (nothing between them) or use kind gep_volume_change"
+        )
+
+
+def condition_change_table(
+    policy: dict, accounts: pd.DataFrame, weather_neutral: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Values of the policy's ``gep_condition_change`` indicators: GEP change with fixed weather.
+
+    ``value = Σ GEP'(t) / Σ GEP(t0) − 1`` per unit at constant prices, where ``GEP'(t)`` is the
+    policy year's GEP under the base year's weather (the weather-neutral accounts) and
+    ``GEP(t0)`` the base year's: the part of the GEP volume change due to ecosystem condition
+    (land cover, vegetation), not to a wet or dry year. ``gep_volume_change`` keeps both.
+    Services are those of ``gep_indicators.services`` (all when null).
+
+    Raises
+    ------
+    InputError
+        A policy asks for the indicator, but the run has no weather-neutral accounts of its
+        year under its base year's weather (base year and year must be consecutive years of
+        the run configuration's ``years``).
+    """
+    wanted = [
+        i["id"] for i in policy.get("indicators", []) if i.get("kind") == "gep_condition_change"
+    ]
+    columns = ["unit_id", "year", "indicator", "value", "value_unit"]
+    if not wanted:
+        return pd.DataFrame(columns=columns)
+    year, base = int(policy["policy"]["year"]), int(policy["policy"]["base_year"])
+    neutral = weather_neutral if weather_neutral is not None else pd.DataFrame()
+    if neutral.empty or not ((neutral["year"] == year) & (neutral["weather_year"] == base)).any():
+        raise InputError(
+            f"linkage policy: indicator(s) {wanted} of kind gep_condition_change need the "
+            f"{year} accounts under the weather of {base}; the run has none. Make {base} and "
+            f"{year} consecutive years of the run's `years`, or use kind gep_volume_change"
+        )
+    services = (policy.get("gep_indicators") or {}).get("services")
+    now = neutral[(neutral["year"] == year) & (neutral["weather_year"] == base)]
+    before = accounts[accounts["year"] == base]
+    if services:
+        now, before = now[now["service"].isin(services)], before[before["service"].isin(services)]
+    ratio = now.groupby("unit_id")["value_constant_cny"].sum() / before.groupby("unit_id")[
+        "value_constant_cny"
+    ].sum().where(lambda v: v != 0)
+    values = (ratio - 1.0).dropna()
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unit_id": values.index.astype(str),
+                    "year": year,
+                    "indicator": name,
+                    "value": values.to_numpy(),
+                    "value_unit": "1 (condition volume index - 1)",
+                }
+            )
+            for name in wanted
+        ],
+        ignore_index=True,
+    )
+
+
 def base_factor_table(units: pd.DataFrame, year: int) -> pd.DataFrame:
     """``unit_id, area_km2, population_persons, ecological_land_km2`` of the policy year."""
     rows = units[units["year"] == year]
@@ -258,11 +339,15 @@ def prepare_linkage(
     folder: Path,
     *,
     cropland: pd.DataFrame | None = None,
+    weather_neutral: pd.DataFrame | None = None,
 ) -> Path:
     """Write the linkage inputs and a concrete policy file into ``folder``; return its path.
 
     ``cropland`` is the per-unit cropland table of :func:`gep.cropland.cropland_areas`
-    (needed when the policy has a cropland programme).
+    (needed when the policy has a cropland programme). ``weather_neutral`` holds the accounts
+    of later years under the previous year's weather (:class:`gep.pipeline.Accounts`): the
+    values of indicators of kind ``gep_condition_change`` are computed from it
+    (:func:`condition_change_table`).
     """
     policy = yaml.safe_load(template.read_text(encoding="utf-8"))
     year = int(policy["policy"]["year"])
@@ -273,7 +358,11 @@ def prepare_linkage(
     monthly = cat.table("water_quality_monthly").astype({"section_id": str})
     districts = sorted(units.loc[units["level"] == "district", "unit_id"].unique())
     indicators = pd.concat(
-        [indicator_table(units), water_quality_indicator(sections, monthly, districts)],
+        [
+            indicator_table(units),
+            water_quality_indicator(sections, monthly, districts),
+            condition_change_table(policy, accounts, weather_neutral),
+        ],
         ignore_index=True,
     )
     tables = {

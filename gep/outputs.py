@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data_catalog.catalog import Catalog
+from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import load_scheme
 from gep.accounts import gep_by_unit, service_shares
 from gep.config import RunConfig
@@ -18,6 +20,7 @@ from gep.exports import (
     write_units_gpkg,
 )
 from gep.io.atomic import staged_folder
+from gep.maps import bar_chart, choropleth, raster_map
 from gep.pipeline import Accounts
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "ecosystem_types_present",
     "staged_folder",
     "write_account_outputs",
+    "write_maps",
 ]
 
 
@@ -126,3 +130,108 @@ def write_account_outputs(
     supply = supply_table(acc.rasters, types, prices)
     written["supply_table.csv"] = write_accounts_csv(supply, folder / "supply_table.csv")
     return written
+
+
+def write_maps(
+    cat: Catalog,
+    config: RunConfig,
+    acc: Accounts,
+    allocation: pd.DataFrame | None,
+    folder: Path,
+    step: Callable[[str], None],
+) -> list[tuple[str, Path]]:
+    """Draw the run's maps into ``folder``; ``(title, path)`` of each, in report order.
+
+    GEP per unit of the finest level (total, by category, change), every per-pixel quantity
+    (from block means of large rasters, :func:`gep.maps.raster_map`) and the allocation per
+    district; ``step`` is called with the name of each map before it is drawn.
+    """
+    note = SYNTHETIC_NOTE if cat.synthetic else None
+    short = "SYNTHETIC INPUTS (sample region): not data about Beijing" if note else None
+    base = config.valuation.base_year
+    gep = gep_by_unit(acc.accounts)
+    levels = {u.level: u for u in config.units}
+    polygons = {}
+    for level, cfg in levels.items():
+        entry = cat.entry(cfg.entry)
+        gdf = cat.vector(cfg.entry).rename(columns={entry.id_field: "unit_id"})
+        gdf["unit_id"] = gdf["unit_id"].astype(str)
+        polygons[level] = gdf.to_crs(cat.reference_grid().crs.to_wkt())
+    fine = config.units[-1].level
+    top = polygons[config.units[0].level]
+    last, first = max(config.years), min(config.years)
+    rows = gep[(gep["level"] == fine) & (gep["year"] == last)].set_index("unit_id")
+    maps = []
+    step("GEP per unit")
+    path = choropleth(
+        polygons[fine],
+        rows["gep_constant_cny"] / 1e6,
+        folder / f"gep_{fine}_{last}.png",
+        title=f"GEP per {fine}, {last}",
+        legend=f"GEP, 10⁶ CNY yr⁻¹ ({base} prices)",
+        note=short,
+        outline=top,
+    )
+    maps.append((f"GEP per {fine}, {last} ({base} prices)", path))
+    for category, label in (
+        ("provisioning", "provisioning services"),
+        ("regulating", "regulating services (GEP-R)"),
+        ("cultural", "cultural services"),
+    ):
+        step(f"GEP {category} per unit")
+        path = choropleth(
+            polygons[fine],
+            rows[f"gep_{category}_constant_cny"] / 1e6,
+            folder / f"gep_{category}_{fine}_{last}.png",
+            title=f"GEP, {label}, per {fine}, {last}",
+            legend=f"10⁶ CNY yr⁻¹ ({base} prices)",
+            note=short,
+            outline=top,
+        )
+        maps.append((f"GEP {label} per {fine}, {last} ({base} prices)", path))
+    if first != last:
+        step("GEP change per unit")
+        path = choropleth(
+            polygons[fine],
+            rows["change_constant_cny"] / 1e6,
+            folder / f"gep_change_{fine}_{first}_{last}.png",
+            title=f"GEP change per {fine}, {first}→{last}",
+            legend=f"ΔGEP, 10⁶ CNY yr⁻¹ ({base} prices)",
+            note=short,
+            diverging=True,
+            outline=top,
+        )
+        maps.append((f"GEP change per {fine}, {first}→{last}", path))
+    for (name, year), da in acc.rasters.items():
+        step(f"{name} {year}")
+        units = str(da.attrs.get("units", ""))
+        path = raster_map(
+            da,
+            folder / f"{name}_{year}.png",
+            title=f"{name.replace('_', ' ')}, {year}",
+            legend=f"{units} per pixel",
+            note=short,
+            outline=top,
+        )
+        maps.append((f"{name} {year} ({units} per pixel)", path))
+    if allocation is not None:
+        step("allocation by district")
+        district = allocation[allocation["level"] == "district"].set_index("unit_id")
+        path = choropleth(
+            top,
+            district["amount_cny"] / 1e6,
+            folder / "allocation_district.png",
+            title="Compensation allocated per district",
+            legend="allocation, 10⁶ CNY",
+            note=short,
+        )
+        maps.append(("Compensation allocated per district", path))
+        path = bar_chart(
+            district["amount_cny"].sort_values(ascending=False) / 1e6,
+            folder / "allocation_district_bar.png",
+            title="Compensation per district",
+            ylabel="10⁶ CNY",
+            note=short,
+        )
+        maps.append(("Compensation per district (bar)", path))
+    return maps

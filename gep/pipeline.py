@@ -71,6 +71,8 @@ class Accounts:
     rasters: dict[tuple[str, int], xr.DataArray]
     levels: list[UnitLevel]
     warnings: list[str] = field(default_factory=list)
+    #: accounts of each later year under the previous year's weather (``weather_year``)
+    weather_neutral: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def class_table(
@@ -139,9 +141,35 @@ _RASTERS: dict[str, dict[str, tuple[str, bool]]] = {
 }
 
 
-def _rasters_for(cat: Catalog, service: str, year: int) -> dict[str, xr.DataArray]:
+#: Catalog variables the year's weather drives. A weather-neutral run of a year reads these
+#: from another year and everything else (land cover, NPP, soils, terrain) from its own.
+WEATHER_VARIABLES = frozenset(
+    {
+        "precipitation",
+        "evapotranspiration",
+        "reference_evapotranspiration",
+        "erosivity",
+        "evapotranspiration_hot_days",
+        "storm_precipitation",
+    }
+)
+
+
+def weather_driven(service: str) -> bool:
+    """Whether a service reads any weather variable (:data:`WEATHER_VARIABLES`)."""
+    return any(v in WEATHER_VARIABLES for v, _ in _RASTERS.get(service, {}).values())
+
+
+def _rasters_for(
+    cat: Catalog, service: str, year: int, weather_year: int | None = None
+) -> dict[str, xr.DataArray]:
+    def year_of(variable: str, yearly: bool) -> int | None:
+        if not yearly:
+            return None
+        return weather_year if weather_year is not None and variable in WEATHER_VARIABLES else year
+
     out = {
-        name: cat.raster(cat.find(variable=variable, year=year if yearly else None))
+        name: cat.raster(cat.find(variable=variable, year=year_of(variable, yearly)))
         for name, (variable, yearly) in _RASTERS[service].items()
     }
     if service == "carbon_stock_change":
@@ -211,11 +239,22 @@ _TABLES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
 
 
 def run_service(
-    cat: Catalog, config: RunConfig, params: pd.DataFrame, service: str, year: int
+    cat: Catalog,
+    config: RunConfig,
+    params: pd.DataFrame,
+    service: str,
+    year: int,
+    *,
+    weather_year: int | None = None,
 ) -> xr.Dataset:
-    """Run one service for one year on the catalog's reference grid."""
+    """Run one service for one year on the catalog's reference grid.
+
+    ``weather_year`` reads the weather variables (:data:`WEATHER_VARIABLES`) of that year
+    instead of ``year``'s: the service under ``year``'s ecosystem condition and another year's
+    weather.
+    """
     registered = SERVICES[service]
-    rasters = _rasters_for(cat, service, year)
+    rasters = _rasters_for(cat, service, year, weather_year)
     tables = {}
     if service in _TABLES:
         name, columns, keys = _TABLES[service]
@@ -258,6 +297,60 @@ def compute_quantities(
                 da.attrs["service"] = service
                 out[(name, year)] = da
     return out
+
+
+def weather_neutral_quantities(
+    cat: Catalog,
+    config: RunConfig,
+    params: pd.DataFrame,
+    levels: list[UnitLevel],
+    quantities: pd.DataFrame,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Quantities of each later year under the previous accounted year's weather.
+
+    For every pair of consecutive accounted years ``(y0, y1)``, the services that read weather
+    variables are run again for ``y1`` with the weather of ``y0`` (land cover, vegetation,
+    soils and terrain of ``y1``) and summed per unit; quantities that do not depend on the
+    weather (statistics, NPP-based carbon, purification capacities) are those of ``y1``. The
+    result has the columns of ``quantities`` plus ``weather_year`` (``y0``): the
+    ecosystem-condition state that splits ΔGEP's volume effect into a condition effect and a
+    weather effect (:func:`gep.decomposition.decompose`).
+
+    Parameters
+    ----------
+    cat, config, params, levels
+        As for :func:`compute_quantities` and :func:`build_accounts`.
+    quantities : pandas.DataFrame
+        The actual quantities (:func:`gep.accounts.quantity_table`, statistics included).
+    progress : callable, optional
+        Called with a short message per service and year.
+    """
+    years = sorted(config.years)
+    frames = []
+    for y0, y1 in zip(years[:-1], years[1:], strict=True):
+        same = quantities[quantities["year"] == y1]
+        rasters: dict[tuple[str, int], xr.DataArray] = {}
+        for service in config.services:
+            if not weather_driven(service):
+                continue
+            if progress:
+                progress(f"{service} {y1} under the weather of {y0}")
+            result = run_service(cat, config, params, service, y1, weather_year=y0)
+            for name in ACCOUNTED[service]:
+                da = result[name].compute()
+                da.attrs["service"] = service
+                rasters[(name, y1)] = da
+        if rasters:
+            redone = quantity_table(levels, rasters)
+            same = pd.concat(
+                [same[~same["quantity_name"].isin(redone["quantity_name"])], redone],
+                ignore_index=True,
+            )
+        frames.append(same.assign(weather_year=y0))
+    if not frames:
+        return quantities.iloc[0:0].assign(weather_year=pd.Series(dtype=int))
+    return pd.concat(frames, ignore_index=True)
 
 
 def unit_levels(cat: Catalog, config: RunConfig) -> list[UnitLevel]:
@@ -322,11 +415,16 @@ def build_accounts(
     config: RunConfig,
     rasters: dict[tuple[str, int], xr.DataArray],
     levels: list[UnitLevel],
+    *,
+    params: pd.DataFrame | None = None,
+    progress: Progress | None = None,
 ) -> Accounts:
     """Zonal sums, valuation, the tidy accounts, the hierarchy check and ΔGEP decomposition.
 
     Blockwise ``levels`` (large grids, :func:`unit_levels`) sum all ``rasters`` in one pass
-    over the grid per level.
+    over the grid per level. With the parameter table ``params`` and more than one year, the
+    weather-neutral accounts (:func:`weather_neutral_quantities`) are built too and ΔGEP's
+    volume effect is split into condition and weather effects.
     """
     prices, indices = load_prices(config)
     quantities = quantity_table(levels, rasters)
@@ -356,6 +454,14 @@ def build_accounts(
         )
     valued = value_quantities(quantities, config.valuation, prices, indices)
     accounts = accounts_table(quantities, valued)
+    neutral = pd.DataFrame()
+    if params is not None and len(config.years) > 1:
+        neutral_q = weather_neutral_quantities(cat, config, params, levels, quantities, progress)
+        plain = neutral_q.drop(columns="weather_year")
+        neutral = accounts_table(plain, value_quantities(plain, config.valuation, prices, indices))
+        neutral = neutral.merge(
+            neutral_q[["year", "weather_year"]].drop_duplicates(), on="year", how="left"
+        )
     warnings = [w for level in levels for w in level.warnings]
     hierarchy = pd.DataFrame()
     if len(levels) > 1:
@@ -369,7 +475,10 @@ def build_accounts(
     decomposition = (
         pd.concat(
             [
-                decompose(accounts[accounts["level"] == lv.level]).assign(level=lv.level)
+                decompose(
+                    accounts[accounts["level"] == lv.level],
+                    neutral=neutral[neutral["level"] == lv.level] if len(neutral) else None,
+                ).assign(level=lv.level)
                 for lv in levels
             ],
             ignore_index=True,
@@ -377,7 +486,9 @@ def build_accounts(
         if len(config.years) > 1
         else pd.DataFrame()
     )
-    return Accounts(quantities, accounts, decomposition, hierarchy, rasters, levels, warnings)
+    return Accounts(
+        quantities, accounts, decomposition, hierarchy, rasters, levels, warnings, neutral
+    )
 
 
 def run_accounts(config: RunConfig, progress: Progress | None = None) -> tuple[Catalog, Accounts]:
@@ -395,7 +506,7 @@ def run_accounts(config: RunConfig, progress: Progress | None = None) -> tuple[C
     rasters = compute_quantities(cat, config, params, progress)
     if progress:
         progress("accounts")
-    return cat, build_accounts(cat, config, rasters, levels)
+    return cat, build_accounts(cat, config, rasters, levels, params=params, progress=progress)
 
 
 def run_summary(acc: Accounts) -> dict[str, Any]:

@@ -28,10 +28,14 @@ from gep.bulletin import write_bulletins
 from gep.config import RunConfig
 from gep.cropland import cropland_areas
 from gep.io.atomic import remove_stale_partials, staged_folder
-from gep.linkage_inputs import prepare_linkage
+from gep.linkage_inputs import check_condition_change_years, prepare_linkage
 from gep.manifest import write_manifest
-from gep.maps import bar_chart, choropleth, raster_map
-from gep.outputs import component_prices, ecosystem_types_present, write_account_outputs
+from gep.outputs import (
+    component_prices,
+    ecosystem_types_present,
+    write_account_outputs,
+    write_maps,
+)
 from gep.pipeline import Accounts, build_accounts, compute_quantities, unit_levels
 from gep.report import ReportContent, write_report
 from gep.services.purification import AIR_POLLUTANTS, WATER_POLLUTANTS
@@ -133,6 +137,8 @@ def check_inputs(config: RunConfig) -> Catalog:
     policy = config.linkage_file()
     if policy is not None and not policy.exists():
         raise InputError(f"linkage policy not found: {policy}")
+    if policy is not None:
+        check_condition_change_years(policy, list(config.years))
     for year in config.years:
         cat.find(variable="landcover", year=year)
     return cat
@@ -196,108 +202,14 @@ def _run_linkage(cat: Catalog, config: RunConfig, acc: Accounts, folder: Path) -
 
     cropland = cropland_areas(cat, acc.levels, config.years)
     concrete = prepare_linkage(
-        cat, acc.accounts, policy, folder / "linkage_inputs", cropland=cropland
+        cat,
+        acc.accounts,
+        policy,
+        folder / "linkage_inputs",
+        cropland=cropland,
+        weather_neutral=acc.weather_neutral,
     )
     return run_link(concrete, folder)
-
-
-def _maps(
-    cat: Catalog,
-    config: RunConfig,
-    acc: Accounts,
-    allocation: pd.DataFrame | None,
-    folder: Path,
-    reporter: Reporter,
-) -> list[tuple[str, Path]]:
-    note = SYNTHETIC_NOTE if cat.synthetic else None
-    short = "SYNTHETIC INPUTS (sample region): not data about Beijing" if note else None
-    base = config.valuation.base_year
-    gep = gep_by_unit(acc.accounts)
-    levels = {u.level: u for u in config.units}
-    polygons = {}
-    for level, cfg in levels.items():
-        entry = cat.entry(cfg.entry)
-        gdf = cat.vector(cfg.entry).rename(columns={entry.id_field: "unit_id"})
-        gdf["unit_id"] = gdf["unit_id"].astype(str)
-        polygons[level] = gdf.to_crs(cat.reference_grid().crs.to_wkt())
-    fine = config.units[-1].level
-    top = polygons[config.units[0].level]
-    last, first = max(config.years), min(config.years)
-    rows = gep[(gep["level"] == fine) & (gep["year"] == last)].set_index("unit_id")
-    maps = []
-    reporter.step("GEP per unit")
-    path = choropleth(
-        polygons[fine],
-        rows["gep_constant_cny"] / 1e6,
-        folder / f"gep_{fine}_{last}.png",
-        title=f"GEP per {fine}, {last}",
-        legend=f"GEP, 10⁶ CNY yr⁻¹ ({base} prices)",
-        note=short,
-        outline=top,
-    )
-    maps.append((f"GEP per {fine}, {last} ({base} prices)", path))
-    for category, label in (
-        ("provisioning", "provisioning services"),
-        ("regulating", "regulating services (GEP-R)"),
-        ("cultural", "cultural services"),
-    ):
-        reporter.step(f"GEP {category} per unit")
-        path = choropleth(
-            polygons[fine],
-            rows[f"gep_{category}_constant_cny"] / 1e6,
-            folder / f"gep_{category}_{fine}_{last}.png",
-            title=f"GEP, {label}, per {fine}, {last}",
-            legend=f"10⁶ CNY yr⁻¹ ({base} prices)",
-            note=short,
-            outline=top,
-        )
-        maps.append((f"GEP {label} per {fine}, {last} ({base} prices)", path))
-    if first != last:
-        reporter.step("GEP change per unit")
-        path = choropleth(
-            polygons[fine],
-            rows["change_constant_cny"] / 1e6,
-            folder / f"gep_change_{fine}_{first}_{last}.png",
-            title=f"GEP change per {fine}, {first}→{last}",
-            legend=f"ΔGEP, 10⁶ CNY yr⁻¹ ({base} prices)",
-            note=short,
-            diverging=True,
-            outline=top,
-        )
-        maps.append((f"GEP change per {fine}, {first}→{last}", path))
-    for (name, year), da in acc.rasters.items():
-        reporter.step(f"{name} {year}")
-        units = str(da.attrs.get("units", ""))
-        path = raster_map(
-            da,
-            folder / f"{name}_{year}.png",
-            title=f"{name.replace('_', ' ')}, {year}",
-            legend=f"{units} per pixel",
-            note=short,
-            outline=top,
-        )
-        maps.append((f"{name} {year} ({units} per pixel)", path))
-    if allocation is not None:
-        reporter.step("allocation by district")
-        district = allocation[allocation["level"] == "district"].set_index("unit_id")
-        path = choropleth(
-            top,
-            district["amount_cny"] / 1e6,
-            folder / "allocation_district.png",
-            title="Compensation allocated per district",
-            legend="allocation, 10⁶ CNY",
-            note=short,
-        )
-        maps.append(("Compensation allocated per district", path))
-        path = bar_chart(
-            district["amount_cny"].sort_values(ascending=False) / 1e6,
-            folder / "allocation_district_bar.png",
-            title="Compensation per district",
-            ylabel="10⁶ CNY",
-            note=short,
-        )
-        maps.append(("Compensation per district (bar)", path))
-    return maps
 
 
 def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[str]:
@@ -481,7 +393,7 @@ def execute(
             )
         lap("services")
         reporter.stage("accounts")
-        acc = build_accounts(cat, config, rasters, levels)
+        acc = build_accounts(cat, config, rasters, levels, params=params, progress=reporter.step)
         lap("accounts")
         reporter.stage("rasters")
         outputs = _write_rasters(acc, config, tmp / "rasters", reporter)
@@ -505,7 +417,7 @@ def execute(
         lap("bulletins")
         summary = district_summary(acc, allocation, config.years)
         reporter.stage("maps")
-        maps = _maps(cat, config, acc, allocation, tmp / "maps", reporter)
+        maps = write_maps(cat, config, acc, allocation, tmp / "maps", reporter.step)
         lap("maps")
         reporter.stage("report")
         warnings = _quality_warnings(cat, config, acc)

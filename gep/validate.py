@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 
 from data_catalog.catalog import _parse_catalog
-from data_catalog.errors import GEPError, Problem
+from data_catalog.errors import GEPError, InputError, Problem
 from gep.config import RunConfig, load_run_config
-from gep.linkage_inputs import PREPARED_TABLES
+from gep.linkage_inputs import PREPARED_TABLES, check_condition_change_years
 from gep.prices import price_for_year
 
 LINKAGE_TABLES = ("unit_indicators", "water_sections", "water_quality_monthly")
@@ -130,6 +130,12 @@ def _policy(config: RunConfig) -> list[Problem]:
         return []
     if not path.exists():
         return [Problem("config", "linkage", f"policy file not found: {path}", "fix the path")]
+    try:
+        check_condition_change_years(path, list(config.years))
+    except InputError as exc:
+        return [
+            Problem("config", "years", str(exc), "make the policy's years consecutive run years")
+        ]
     from linkage.config import load_config
     from linkage.errors import ConfigError
     from linkage.validate import check_config

@@ -93,6 +93,9 @@ INDICATOR_KINDS: dict[str, Literal["table", "accounts"]] = {
     "eco_damaging_industry": "table",
     "gep_density_constant": "accounts",
     "gep_volume_change": "accounts",
+    # GEP volume change with the weather held at the base year's (given by gep run, which
+    # computes the weather-neutral accounts; with `gep link`, in the indicator table)
+    "gep_condition_change": "table",
 }
 
 #: Base factors and the base-factor table column each one reads.

@@ -18,7 +18,12 @@ def policy(sample_accounts, sample_config, tmp_path_factory):
     folder = tmp_path_factory.mktemp("policy")
     cropland = cropland_areas(cat, acc.levels, sample_config.years)
     path = prepare_linkage(
-        cat, acc.accounts, demo_config_path().parent / "demo_policy.yaml", folder, cropland=cropland
+        cat,
+        acc.accounts,
+        demo_config_path().parent / "demo_policy.yaml",
+        folder,
+        cropland=cropland,
+        weather_neutral=acc.weather_neutral,
     )
     return path, acc
 
