@@ -157,7 +157,8 @@ def condition_change_table(
     policy year's GEP under the base year's weather (the weather-neutral accounts) and
     ``GEP(t0)`` the base year's: the part of the GEP volume change due to ecosystem condition
     (land cover, vegetation), not to a wet or dry year. ``gep_volume_change`` keeps both.
-    Services are those of ``gep_indicators.services`` (all when null).
+    Services are those of ``gep_indicators.services`` (all when null), of the regulating
+    category only with ``gep_indicators.measure: gep_r``.
 
     Raises
     ------
@@ -180,11 +181,15 @@ def condition_change_table(
             f"{year} accounts under the weather of {base}; the run has none. Make {base} and "
             f"{year} consecutive years of the run's `years`, or use kind gep_volume_change"
         )
-    services = (policy.get("gep_indicators") or {}).get("services")
+    rule = policy.get("gep_indicators") or {}
+    services = rule.get("services")
     now = neutral[(neutral["year"] == year) & (neutral["weather_year"] == base)]
     before = accounts[accounts["year"] == base]
     if services:
         now, before = now[now["service"].isin(services)], before[before["service"].isin(services)]
+    if rule.get("measure") == "gep_r":  # GEP-R: the regulating services only
+        now = now[now["category"] == "regulating"]
+        before = before[before["category"] == "regulating"]
     ratio = now.groupby("unit_id")["value_constant_cny"].sum() / before.groupby("unit_id")[
         "value_constant_cny"
     ].sum().where(lambda v: v != 0)

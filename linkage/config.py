@@ -267,8 +267,15 @@ class Inputs(_Model):
 
 
 class GepIndicatorRule(Rule):
-    """Which services of the accounts count towards the GEP indicators (all if not given)."""
+    """What counts towards the GEP indicators: GEP or GEP-R, and which services.
 
+    ``measure: gep`` counts every category (provisioning, regulating, cultural); ``gep_r``
+    counts the regulating services only (GEP-R, the part Beijing's compensation is reported
+    to use), from the accounts' ``category`` column. ``services`` narrows further (all when
+    not given).
+    """
+
+    measure: Literal["gep", "gep_r"] = "gep"
     services: list[str] | None = None
 
 

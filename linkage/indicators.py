@@ -55,22 +55,36 @@ def needed_indicators(stage: StageConfig, config: LinkConfig) -> dict[str, bool]
     return needed
 
 
-def gep_totals_cny(accounts: pd.DataFrame, services: list[str] | None) -> pd.Series:
-    """Constant-price GEP per unit and year.
+def gep_totals_cny(
+    accounts: pd.DataFrame, services: list[str] | None, measure: str = "gep"
+) -> pd.Series:
+    """Constant-price GEP (or GEP-R) per unit and year.
 
     Parameters
     ----------
     accounts : pandas.DataFrame
-        Accounts table (``unit_id, year, service, value_constant_cny``).
+        Accounts table (``unit_id, year, service, value_constant_cny``; ``category`` for
+        GEP-R).
     services : list of str or None
         Services that count (all when ``None``).
+    measure : {"gep", "gep_r"}
+        Every category, or the regulating services only (``category == "regulating"``).
 
     Returns
     -------
     pandas.Series
         CNY at constant prices, indexed by ``(unit_id, year)``.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"unit_id": "u", "year": 2020, "service": ["a", "b"],
+    ...     "category": ["provisioning", "regulating"], "value_constant_cny": [1.0, 2.0]})
+    >>> float(gep_totals_cny(acc, None).iloc[0]), float(gep_totals_cny(acc, None, "gep_r").iloc[0])
+    (3.0, 2.0)
     """
     rows = accounts if services is None else accounts[accounts["service"].isin(services)]
+    if measure == "gep_r":
+        rows = rows[rows["category"] == "regulating"]
     totals: pd.Series = rows.groupby(["unit_id", "year"])["value_constant_cny"].sum()
     return totals
 

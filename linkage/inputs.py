@@ -173,9 +173,22 @@ def _accounts_indicator_problems(
     accounts, factors = inputs["accounts"], inputs["base_factors"]
     span = config.policy.year - config.policy.base_year
     problems: list[Problem] = []
+    if (
+        config.gep_indicators.measure == "gep_r"
+        and not (accounts["category"] == "regulating").any()
+    ):
+        problems.append(
+            Problem(
+                config.gep_indicators.id,
+                "accounts.category",
+                "gep_indicators.measure is gep_r (regulating services only), but no accounts row "
+                "has category 'regulating'",
+                "give each row its GEP category (gep run writes it), or use measure: gep",
+            )
+        )
     if spec.kind == "gep_volume_change":
         years = sorted({y - s for y in years for s in (0, span)})
-    totals = gep_totals_cny(accounts, config.gep_indicators.services)
+    totals = gep_totals_cny(accounts, config.gep_indicators.services, config.gep_indicators.measure)
     for year in years:
         present = set(accounts.loc[accounts["year"] == year, "unit_id"])
         problems += _missing(

@@ -87,7 +87,9 @@ def score_stage(
         stage scores, indexed by unit id.
     """
     needs_base = any(needed_indicators(stage, config).values())
-    totals = gep_totals_cny(inputs.table("accounts"), config.gep_indicators.services)
+    totals = gep_totals_cny(
+        inputs.table("accounts"), config.gep_indicators.services, config.gep_indicators.measure
+    )
     current = _values(config, stage, units, inputs, totals, config.policy.year)
     base = (
         _values(config, stage, units, inputs, totals, config.policy.base_year)

@@ -89,6 +89,9 @@ TABLES: dict[str, TableSpec] = {
                 _s("quantity_unit", nullable=True),
                 _f("value_constant_cny", "CNY (constant prices of price_year)"),
                 _i("price_year"),
+                # GEP category of the service (provisioning, regulating, cultural): needed by
+                # `gep_indicators.measure: gep_r`
+                Column("category", "str", nullable=True, optional=True),
             ),
             ("unit_id", "year", "service", "component"),
         ),
