@@ -330,19 +330,19 @@ def weather_neutral_quantities(
     frames = []
     for y0, y1 in zip(years[:-1], years[1:], strict=True):
         same = quantities[quantities["year"] == y1]
-        rasters: dict[tuple[str, int], xr.DataArray] = {}
         for service in config.services:
             if not weather_driven(service):
                 continue
             if progress:
                 progress(f"{service} {y1} under the weather of {y0}")
             result = run_service(cat, config, params, service, y1, weather_year=y0)
+            rasters = {}  # summed per unit at once: one service's rasters in memory at a time
             for name in ACCOUNTED[service]:
                 da = result[name].compute()
                 da.attrs["service"] = service
                 rasters[(name, y1)] = da
-        if rasters:
             redone = quantity_table(levels, rasters)
+            del rasters, result
             same = pd.concat(
                 [same[~same["quantity_name"].isin(redone["quantity_name"])], redone],
                 ignore_index=True,
