@@ -29,6 +29,7 @@ from typer.core import TyperGroup
 
 from data_catalog.errors import CatalogError, GEPError
 from gep.cli.console import err_console, print_error, print_problems
+from gep.io.atomic import Terminated, request_stop, stop_requested
 
 __all__ = [
     "EXIT_STATUS_HELP",
@@ -60,17 +61,18 @@ EXIT_STATUS_HELP = (
 )
 
 
-class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
-    """Raised in the main thread when the process receives SIGTERM."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+def _on_stop(signum: int, frame: FrameType | None) -> None:
+    raise request_stop(signum)
 
 
 def install_sigterm() -> None:
-    """Turn SIGTERM into :class:`Terminated`, so staged outputs are cleaned up before exit."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt``, both recorded.
+
+    Staged outputs are cleaned up before exit; the record (:func:`gep.io.atomic.request_stop`)
+    keeps a signal whose exception a finaliser swallowed from being lost.
+    """
+    signal.signal(signal.SIGTERM, _on_stop)
+    signal.signal(signal.SIGINT, _on_stop)
 
 
 def ignore_signals() -> None:
@@ -141,11 +143,24 @@ class GuardedGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """Run the command; map an escaping error or signal to its exit status."""
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except (Exception, KeyboardInterrupt, Terminated) as exc:
             if _framework(exc):  # typer/click's own exits and usage errors
                 raise
             raise typer.Exit(int(status_of(exc))) from None
+        if (stopped := stop_requested()) is not None:  # a signal that arrived while finishing
+            err_console.print(
+                "[yellow]stop signal received while finishing: what was published before it "
+                "is complete[/yellow]"
+            )
+            raise typer.Exit(
+                int(
+                    ExitStatus.TERMINATED
+                    if isinstance(stopped, Terminated)
+                    else ExitStatus.INTERRUPTED
+                )
+            )
+        return result
 
 
 def _framework(exc: BaseException) -> bool:

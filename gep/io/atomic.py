@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +20,39 @@ from data_catalog.errors import GEPError
 
 __all__ = [
     "RunFailedError",
+    "Terminated",
+    "request_stop",
+    "stop_requested",
     "atomic_write",
     "remove_stale_partials",
     "staged_folder",
 ]
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """Raised in the main thread when the process receives SIGTERM."""
+
+
+#: Signals received (SIGINT, SIGTERM) that asked the process to stop, in order.
+_STOP_SIGNALS: list[int] = []
+
+
+def request_stop(signum: int) -> BaseException:
+    """Record a stop signal; return the exception that stands for it.
+
+    A signal handler's exception can be swallowed when it fires inside a finaliser
+    (``__del__``); the record survives, and :func:`stop_requested` finds it before outputs are
+    published and when the command ends.
+    """
+    _STOP_SIGNALS.append(signum)
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def stop_requested() -> BaseException | None:
+    """The exception of the first stop signal received, or ``None``."""
+    if not _STOP_SIGNALS:
+        return None
+    return Terminated() if _STOP_SIGNALS[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 class RunFailedError(GEPError):
@@ -181,6 +211,8 @@ def staged_folder(target: Path) -> Iterator[Path]:
     try:
         try:
             yield tmp
+            if (stopped := stop_requested()) is not None:
+                raise stopped  # a stop signal whose exception was swallowed: do not publish
             _publish(tmp, target)
         except RunFailedError:
             raise

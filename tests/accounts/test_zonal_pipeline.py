@@ -18,7 +18,9 @@ def blockwise_accounts(sample_config, sample_accounts):
         patch.setattr(pipeline, "BLOCKWISE_ZONAL_PIXELS", 1000)
         patch.setattr(pipeline, "ZONAL_BLOCK", 128)  # 603 × 599 cells: 25 blocks
         levels = pipeline.unit_levels(cat, sample_config)
-    return pipeline.build_accounts(cat, sample_config, matrix.rasters, levels), matrix
+    params = cat.table(sample_config.parameters)  # the weather-neutral accounts too
+    acc = pipeline.build_accounts(cat, sample_config, matrix.rasters, levels, params=params)
+    return acc, matrix
 
 
 def _assert_same(got: pd.DataFrame, want: pd.DataFrame, numeric: list[str]) -> None:
