@@ -55,6 +55,22 @@ class PriceSources(BaseModel):
     )
 
 
+def resolve_beside(config_path: Path | None, value: str) -> Path:
+    """``value`` as a path: absolute as given, relative to the configuration file's folder.
+
+    Examples
+    --------
+    >>> resolve_beside(Path("/data/run.yaml"), "catalog.yaml").as_posix()
+    '/data/catalog.yaml'
+    >>> resolve_beside(None, "catalog.yaml").as_posix()
+    'catalog.yaml'
+    """
+    p = Path(value)
+    if p.is_absolute() or config_path is None:
+        return p
+    return config_path.parent / p
+
+
 class RunConfig(BaseModel):
     """A whole run: catalog, years, services and their parameters, valuation, units, output."""
 
@@ -108,10 +124,7 @@ class RunConfig(BaseModel):
         return self._resolve(self.catalog)
 
     def _resolve(self, value: str) -> Path:
-        p = Path(value)
-        if p.is_absolute() or self.path is None:
-            return p
-        return self.path.parent / p
+        return resolve_beside(self.path, value)
 
     def price_file(self, which: Literal["unit_prices", "price_indices"]) -> Path | None:
         """Path of a price CSV, or None for the built-in table."""

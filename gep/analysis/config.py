@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from data_catalog.errors import InputError
 from gep.analysis.distributions import load_distributions
-from gep.config import demo_config_path
+from gep.config import demo_config_path, resolve_beside
 
 __all__ = ["PARAMETER_FORMS", "AnalysisConfig", "load_analysis_config"]
 
@@ -79,10 +79,7 @@ class AnalysisConfig(BaseModel):
 
     def resolve(self, value: str) -> Path:
         """A path relative to the configuration file."""
-        p = Path(value)
-        if p.is_absolute() or self.path is None:
-            return p
-        return self.path.parent / p
+        return resolve_beside(self.path, value)
 
     def run_config_file(self) -> Path:
         """The run configuration analysed."""

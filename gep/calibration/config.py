@@ -19,6 +19,7 @@ from gep import units
 from gep.calibration.bounds import check_bound_keys, check_bounds
 from gep.calibration.errors import CalibrationError
 from gep.calibration.gates import DEFAULT_MIN_COVERAGE
+from gep.config import resolve_beside
 
 __all__ = ["TARGET_UNITS", "CalibrationConfig", "load_calibration_config"]
 
@@ -135,10 +136,7 @@ class CalibrationConfig(BaseModel):
 
     def resolve(self, value: str) -> Path:
         """A path relative to the configuration file."""
-        p = Path(value)
-        if p.is_absolute() or self.path is None:
-            return p
-        return self.path.parent / p
+        return resolve_beside(self.path, value)
 
     def catalog_file(self) -> Path:
         """The catalog's path (``sample`` = the embedded sample region)."""

@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 
-# ----------------------------------------------------------------------------------------------
-# annual water yield
-
 AWY_ARGS = (
     Arg("lulc_path", "raster", about="land-use/land-cover raster"),
     Arg("depth_to_root_rest_layer_path", "raster", about="root-restricting layer depth, mm"),

@@ -32,9 +32,6 @@ if TYPE_CHECKING:
     pass
 
 
-# ----------------------------------------------------------------------------------------------
-# carbon
-
 CARBON_ARGS = (
     Arg("lulc_bas_path", "raster", about="baseline land-use/land-cover raster"),
     Arg(

@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 
-# ----------------------------------------------------------------------------------------------
-# SDR
-
 SDR_ARGS = (
     Arg("dem_path", "raster", about="digital elevation model, m"),
     Arg("erosivity_path", "raster", about="rainfall erosivity R, MJ mm ha-1 h-1 yr-1"),

@@ -150,11 +150,25 @@ def compute_nep(inputs: ServiceInputs) -> xr.Dataset:
     ParameterError
         If neither or both of ``heterotrophic_respiration`` and ``nep_npp_ratio`` are given.
     """
+    nep = nep_per_pixel(inputs)
+    return as_output(NEP_SPEC, nep=nep, co2_sequestration=nep * units.C_TO_CO2)
+
+
+def nep_per_pixel(inputs: ServiceInputs) -> xr.DataArray:
+    """NEP per pixel, t C yr-1: ``(NPP − Rh)·A/10 000`` or ``α·NPP·A/10 000``.
+
+    Shared by the carbon and oxygen services (same inputs and parameters, :data:`NEP_SPEC`).
+
+    Raises
+    ------
+    ParameterError
+        If neither or both of ``heterotrophic_respiration`` and ``nep_npp_ratio`` are given.
+    """
     rh = inputs.rasters.get("heterotrophic_respiration")
     ratio = inputs.nep_npp_ratio
     if (rh is None) == (ratio is None):
         raise ParameterError(
-            "carbon_nep needs exactly one of the raster 'heterotrophic_respiration' "
+            f"{inputs.spec.name} needs exactly one of the raster 'heterotrophic_respiration' "
             "(NEP = NPP − Rh) or the parameter 'nep_npp_ratio' (NEP = α·NPP); "
             f"got {'both' if rh is not None else 'neither'}"
         )
@@ -162,8 +176,7 @@ def compute_nep(inputs: ServiceInputs) -> xr.Dataset:
         nep_density = apply_pixelwise(_nep_respiration, inputs.npp, rh)
     else:
         nep_density = apply_pixelwise(_nep_ratio, inputs.npp, ratio=float(ratio))
-    nep = nep_density * (inputs.cell_area_m2() / units.M2_PER_HA)  # t C ha-1 yr-1 · ha
-    return as_output(NEP_SPEC, nep=nep, co2_sequestration=nep * units.C_TO_CO2)
+    return nep_density * (inputs.cell_area_m2() / units.M2_PER_HA)  # t C ha-1 yr-1 · ha
 
 
 def _nep_respiration(npp: np.ndarray, rh: np.ndarray, *, parallel: bool = True) -> np.ndarray:

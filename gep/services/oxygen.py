@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import xarray as xr
 
-from gep import units
-from gep.errors import ParameterError
-from gep.services.carbon import NEP_SPEC, _nep_ratio, _nep_respiration
+from gep.services.carbon import NEP_SPEC, nep_per_pixel
 from gep.services.spec import (
     RasterOutput,
     Service,
     ServiceInputs,
     ServiceSpec,
-    apply_pixelwise,
     as_output,
 )
 
@@ -57,19 +54,7 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     ParameterError
         If neither or both of ``heterotrophic_respiration`` and ``nep_npp_ratio`` are given.
     """
-    rh = inputs.rasters.get("heterotrophic_respiration")
-    ratio = inputs.nep_npp_ratio
-    if (rh is None) == (ratio is None):
-        raise ParameterError(
-            "oxygen_release needs exactly one of the raster 'heterotrophic_respiration' "
-            "(NEP = NPP − Rh) or the parameter 'nep_npp_ratio' (NEP = α·NPP); "
-            f"got {'both' if rh is not None else 'neither'}"
-        )
-    if rh is not None:
-        nep_density = apply_pixelwise(_nep_respiration, inputs.npp, rh)
-    else:
-        nep_density = apply_pixelwise(_nep_ratio, inputs.npp, ratio=float(ratio))
-    nep = nep_density * (inputs.cell_area_m2() / units.M2_PER_HA)  # t C yr-1 per pixel
+    nep = nep_per_pixel(inputs)  # t C yr-1 per pixel
     return as_output(SPEC, oxygen_release=nep * O2_PER_C)
 
 

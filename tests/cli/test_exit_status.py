@@ -51,6 +51,8 @@ def test_usage_errors_exit_2():
         ("calibrate", "/nonexistent/calibrate.yaml"),
         ("invest", "carbon", "/nonexistent/args.json"),
         ("occupation", "/nonexistent/footprint.geojson", "--config", "/nonexistent/run.yaml"),
+        ("sensitivity", "/nonexistent/analysis.yaml"),
+        ("uncertainty", "/nonexistent/analysis.yaml"),
     ],
 )
 def test_missing_input_files_exit_2_naming_the_file(args, tmp_path):

@@ -33,7 +33,7 @@ def test_the_command_line_imports_nothing_heavy_to_start():
     assert out.stdout.strip() == ""
 
 
-def test_help_lists_every_command_without_loading_them(gep_script):
+def test_help_lists_every_command(gep_script):
     from tests.cli.conftest import run_gep
 
     shown = run_gep("--help")

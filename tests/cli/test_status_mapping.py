@@ -30,6 +30,8 @@ COMMANDS = {
         "gep.occupation.run_occupation",
     ),
     "calibrate": (["calibrate", str(DEMO)], "gep.calibration_cli.run_calibration"),
+    "sensitivity": (["sensitivity", str(DEMO)], "gep.analysis.commands.run_sensitivity"),
+    "uncertainty": (["uncertainty", str(DEMO)], "gep.analysis.commands.run_uncertainty"),
 }
 
 
@@ -71,3 +73,16 @@ def test_a_calibration_that_fails_its_gates_exits_1(monkeypatch, tmp_path):
     passed = {**failed, "passed": True, "status": "passed"}
     monkeypatch.setattr("gep.calibration_cli.run_calibration", lambda *a, **k: passed)
     assert CliRunner().invoke(app, ["calibrate", str(DEMO)]).exit_code == 0
+
+
+def test_a_store_that_cannot_take_the_run_gives_a_warning(tmp_path, capsys):
+    """The run's outputs are complete: the store's refusal is a warning, not a failed run."""
+    from gep.cli.store import record_run
+
+    unfinished = tmp_path / "not-a-run"
+    unfinished.mkdir()
+    record_run(unfinished, tmp_path / "store.duckdb", enabled=True)  # does not raise
+    err = capsys.readouterr().err
+    assert "was not added to the accounts store" in err and "gep store append" in err
+    record_run(unfinished, tmp_path / "other.duckdb", enabled=False)
+    assert not (tmp_path / "other.duckdb").exists()
