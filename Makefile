@@ -40,12 +40,14 @@ NUMERIC_TESTS := tests/services tests/kernels tests/regression tests/scale tests
 
 test: lint test-default test-baseline-simd
 
+# -n auto: one pytest worker per core (pytest-xdist); --dist loadfile keeps each test file's
+# module fixtures (a demo run, the sample accounts) in one worker.
 test-default: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-baseline-simd: install-test
 	NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python -m tests.simd)" GEP_EXPECT_BASELINE_SIMD=1 \
-		$(BIN)/python -m pytest -q -p no:cacheprovider $(NUMERIC_TESTS)
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile $(NUMERIC_TESTS)
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py

@@ -30,7 +30,7 @@ extensions), ``process_wall_s`` (the whole process), ``peak_rss_mib``, and the r
 InVEST runs first, then gep, model by model, so both see the same machine load.
 
 **chunked** (per size and ``--huge``): the water-yield service on lazily generated inputs
-(:func:`gep.chunked.synthetic_region`), written block by block (4 ZSTD GeoTIFFs), with its
+(:func:`gep.synthetic.synthetic_region`), written block by block (4 ZSTD GeoTIFFs), with its
 peak memory.
 """
 
@@ -187,7 +187,7 @@ def _budyko_blocked_numpy(inputs: list[Any], outputs: list[Any]) -> float:
 def _stage_arrays(size: int) -> dict[str, Any]:
     import numpy as np
 
-    from gep.chunked import synthetic_region
+    from gep.synthetic import synthetic_region
 
     region = synthetic_region((size, size), chunks=2048, seed=1)
     arrays = {name: np.ascontiguousarray(da.values) for name, da in region.rasters.items()}

@@ -18,11 +18,16 @@ for its unit:
   de-duplication ledger (forest, cropland, transfer, awards: ``paid_fen``).
 
 Pages are made from string templates (no template engine); 365 units take well under a
-second. Each file is written to a temporary name and moved into place.
+second. Each file is written to a temporary name and moved into place. The words are those of
+:mod:`gep.i18n` in the run's language; Chinese pages give amounts in 万元 or 亿元
+(:func:`gep.i18n.format_yuan`), English pages exact CNY. The HTML pages share one subset of
+the CJK font (``gep-cjk.woff`` beside the level folders, :mod:`gep.fonts`), so Chinese shows
+in a browser without CJK fonts.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 from dataclasses import dataclass
@@ -32,26 +37,33 @@ import numpy as np
 import pandas as pd
 
 from gep.decomposition import decompose
-from gep.services.catalogue import CATEGORIES, category_or_unclassified, missing_items
+from gep.fonts import HTML_FAMILY, cjk_characters, subset_woff
+from gep.i18n import STRINGS, Language, format_yuan, level_label, text
+from gep.services.catalogue import (
+    CATALOGUE,
+    CATEGORIES,
+    category_or_unclassified,
+    missing_items,
+)
 
-__all__ = ["PROGRAMME_LABELS", "bulletin_facts", "write_bulletins"]
+__all__ = ["FONT_FILE", "PROGRAMME_LABELS", "bulletin_facts", "write_bulletins"]
 
-#: Labels of the compensation lines (allocation columns and ledger programmes).
-PROGRAMME_LABELS = {
-    "amount_fen": "GEP-linked eco-conservation compensation",
-    "water_two_way_net_fen": "two-way water compensation (net)",
-    "beijing_mountain_forest": "mountain ecological public-welfare forest",
-    "cropland_protection": "cropland protection compensation",
-    "key_ecological_function_area_transfer": "key ecological function area transfer",
-    "demonstration_awards": "demonstration-designation awards",
-}
+_PROGRAMMES = (
+    "amount_fen",
+    "water_two_way_net_fen",
+    "beijing_mountain_forest",
+    "cropland_protection",
+    "key_ecological_function_area_transfer",
+    "demonstration_awards",
+)
+#: English labels of the compensation lines (allocation columns and ledger programmes).
+PROGRAMME_LABELS = {k: STRINGS["en"][f"programme.{k}"] for k in _PROGRAMMES}
 _TOP_DRIVERS = 3
-#: Bilingual labels of the GEP categories.
-CATEGORY_LABELS = {
-    "provisioning": "provisioning services 供给服务",
-    "regulating": "regulating services 调节服务 (GEP-R)",
-    "cultural": "cultural services 文化服务",
-}
+#: Labels of the GEP categories (English pages: bilingual).
+CATEGORY_LABELS = {c: STRINGS["en"][f"bulletin.category.{c}"] for c in CATEGORIES}
+#: The CJK font subset shared by the HTML pages, in the bulletins' folder.
+FONT_FILE = "gep-cjk.woff"
+_SERVICE_ZH = {item.service: item.zh for item in CATALOGUE}
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,7 @@ class _Facts:
     compensation: list[tuple[str, int]]  # (label, fen)
     categories: dict[str, float]  # category → constant-price value
     missing: str  # catalogue items not valued ("" when the GEP is complete)
+    parent_name: str = ""  # name of the parent unit ("" when it is not a unit of the accounts)
 
 
 def _factor(accounts: pd.DataFrame) -> pd.Series:
@@ -93,23 +106,35 @@ def _decomposition(accounts: pd.DataFrame, y0: int, y1: int) -> pd.DataFrame:
     return table[(table["year_from"] == y0) & (table["year_to"] == y1)].set_index("unit_id")
 
 
+def _programme(key: str, language: Language) -> str:
+    return STRINGS[language].get(f"programme.{key}", key)
+
+
 def _compensation(
-    allocation: pd.DataFrame | None, programmes: dict[str, pd.DataFrame] | None
+    allocation: pd.DataFrame | None,
+    programmes: dict[str, pd.DataFrame] | None,
+    language: Language = "en",
 ) -> dict[str, list[tuple[str, int]]]:
     out: dict[str, list[tuple[str, int]]] = {}
     if allocation is not None and not allocation.empty:
         for column in ("amount_fen", "water_two_way_net_fen"):
             if column not in allocation.columns:
                 continue
-            label = PROGRAMME_LABELS[column]
+            label = _programme(column, language)
             stages = (
                 allocation["stage"] if "stage" in allocation.columns else [""] * len(allocation)
             )
             for unit, stage, fen in zip(
                 allocation["unit_id"], stages, allocation[column], strict=True
             ):
-                text = f"{label} ({stage} stage)" if column == "amount_fen" and stage else label
-                out.setdefault(str(unit), []).append((text, int(fen)))
+                shown = (
+                    text(
+                        language, "bulletin.stage", label=label, stage=level_label(stage, language)
+                    )
+                    if column == "amount_fen" and stage
+                    else label
+                )
+                out.setdefault(str(unit), []).append((shown, int(fen)))
     ledger = (programmes or {}).get("ledger")
     if ledger is not None and not ledger.empty:
         accepted = ledger[ledger["status"] == "accepted"]
@@ -117,7 +142,7 @@ def _compensation(
         for unit, programme, fen in zip(
             paid["unit_id"], paid["programme"], paid["paid_fen"], strict=True
         ):
-            label = PROGRAMME_LABELS.get(str(programme), str(programme))
+            label = _programme(str(programme), language)
             out.setdefault(str(unit), []).append((label, int(fen)))
     return out
 
@@ -158,6 +183,8 @@ def bulletin_facts(
     accounts: pd.DataFrame,
     allocation: pd.DataFrame | None = None,
     programmes: dict[str, pd.DataFrame] | None = None,
+    *,
+    language: Language = "en",
 ) -> list[_Facts]:
     """The figures of every unit's bulletin (used by :func:`write_bulletins` and tests).
 
@@ -171,6 +198,8 @@ def bulletin_facts(
         Linkage allocation (``unit_id, stage, amount_fen`` and programme columns).
     programmes : dict of str to pandas.DataFrame, optional
         Linkage programme tables (``ledger`` is used).
+    language : {"en", "zh"}
+        Language of the compensation labels.
 
     Returns
     -------
@@ -195,10 +224,16 @@ def bulletin_facts(
         if not table.empty
         else {}
     )
-    paid = _compensation(allocation, programmes)
+    paid = _compensation(allocation, programmes, language)
     categories = _categories(accounts, year)
-    missing = "; ".join(f"{i.service} {i.zh}" for i in missing_items(set(accounts["service"])))
+    absent = missing_items(set(accounts["service"]))
+    missing = (
+        "、".join(i.zh for i in absent)
+        if language == "zh"
+        else "; ".join(f"{i.service} {i.zh}" for i in absent)
+    )
     units = accounts.drop_duplicates("unit_id")
+    names = dict(zip(units["unit_id"].astype(str), units["unit_name"].astype(str), strict=True))
     price_year = _base_year(accounts)
     facts = []
     for unit_id, name, level, parent in zip(
@@ -225,6 +260,7 @@ def bulletin_facts(
                 paid.get(unit, []),
                 categories.get(unit, dict.fromkeys(CATEGORIES, 0.0)),
                 missing,
+                "" if pd.isna(parent) else names.get(str(parent), ""),
             )
         )
     order = {"district": 0, "township": 1}
@@ -254,6 +290,21 @@ def _cny(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def _money(x: float, language: Language, *, with_unit: bool = True) -> str:
+    """An amount for a bulletin in ``language``.
+
+    Exact CNY in English (the unit in the column heading unless ``with_unit``), 万元 or 亿元 in
+    Chinese (:func:`gep.i18n.format_yuan`).
+    """
+    if language == "en" and not with_unit:
+        return _cny(x)
+    return format_yuan(x, language)
+
+
+def _service(name: str, language: Language) -> str:
+    return _SERVICE_ZH.get(name, name) if language == "zh" else name
+
+
 def _drivers(f: _Facts) -> list[tuple[str, float]]:
     changes = [(name, change) for name, _, _, change in f.services if change is not None]
     return sorted(changes, key=lambda item: (-abs(item[1]), item[0]))[:_TOP_DRIVERS]
@@ -262,77 +313,120 @@ def _drivers(f: _Facts) -> list[tuple[str, float]]:
 Rows = list[tuple[str, ...]]
 
 
-def _sections(f: _Facts) -> dict[str, Rows]:
-    """Table rows of each section, as formatted text (shared by Markdown and HTML)."""
+def _head(f: _Facts, language: Language) -> Rows:
+    """Rows of the bulletin's first table: GEP, scope, categories, change and its parts."""
+    t = functools.partial(text, language)
     head: Rows = [
-        ("GEP at current prices", f"{_cny(f.gep_current)} CNY"),
-        (f"GEP at constant prices of {f.price_year}", f"{_cny(f.gep_constant)} CNY"),
-    ]
-    head.append(
+        (t("bulletin.gep_current"), _money(f.gep_current, language)),
+        (t("bulletin.gep_constant", year=f.price_year), _money(f.gep_constant, language)),
         (
-            "Scope 核算范围",
-            f"partial 部分 (missing 缺: {f.missing})" if f.missing else "complete 完整",
-        )
-    )
+            t("bulletin.scope"),
+            t("bulletin.partial", missing=f.missing) if f.missing else t("bulletin.complete"),
+        ),
+    ]
     head += [
-        (f"  {CATEGORY_LABELS[c]}", f"{_cny(f.categories.get(c, 0.0))} CNY") for c in CATEGORIES
+        (f"  {t(f'bulletin.category.{c}')}", _money(f.categories.get(c, 0.0), language))
+        for c in CATEGORIES
     ]
     if f.change_constant is not None:
         head.append(
-            (f"Change since {f.previous_year} at constant prices", f"{_cny(f.change_constant)} CNY")
+            (
+                t("bulletin.change_constant", previous=f.previous_year),
+                _money(f.change_constant, language),
+            )
         )
     if f.decomposition is not None:
         d = f.decomposition
         head += [
             (
-                f"Change at current prices {f.previous_year}-{f.year}",
-                f"{_cny(d['change_cny'])} CNY",
+                t("bulletin.change_current", previous=f.previous_year, year=f.year),
+                _money(d["change_cny"], language),
             ),
-            ("  of which volume effect (Σ p0 Δq)", f"{_cny(d['volume_effect_cny'])} CNY"),
-            ("  of which price effect (Σ q1 Δp)", f"{_cny(d['price_effect_cny'])} CNY"),
-            ("Volume index, price index", f"{d['volume_index']:.4f}, {d['price_index']:.4f}"),
+            (t("bulletin.volume_effect"), _money(d["volume_effect_cny"], language)),
+            (t("bulletin.price_effect"), _money(d["price_effect_cny"], language)),
+            (t("bulletin.indices"), f"{d['volume_index']:.4f}, {d['price_index']:.4f}"),
         ]
+    return head
+
+
+def _sections(f: _Facts, language: Language = "en") -> dict[str, Rows]:
+    """Table rows of each section, as formatted text (shared by Markdown and HTML)."""
     ordered = sorted(f.services, key=lambda r: (-r[1], r[0]))
+    na = text(language, "bulletin.not_applicable")
     composition: Rows = [
-        (name, _cny(value), f"{value / f.gep_constant:.1%}" if f.gep_constant else "n/a")
+        (
+            _service(name, language),
+            _money(value, language, with_unit=False),
+            f"{value / f.gep_constant:.1%}" if f.gep_constant else na,
+        )
         for name, value, _, _ in ordered
     ]
-    drivers: Rows = [(name, _cny(v)) for name, v in _drivers(f)]
-    money: Rows = [(label, _cny(fen / 100)) for label, fen in f.compensation]
+    drivers: Rows = [
+        (_service(name, language), _money(v, language, with_unit=False)) for name, v in _drivers(f)
+    ]
+    money: Rows = [
+        (label, _money(fen / 100, language, with_unit=False)) for label, fen in f.compensation
+    ]
     if f.compensation:
-        money.append(("total received", _cny(sum(fen for _, fen in f.compensation) / 100)))
-    return {"head": head, "composition": composition, "drivers": drivers, "money": money}
+        total = sum(fen for _, fen in f.compensation) / 100
+        money.append(
+            (text(language, "bulletin.total_received"), _money(total, language, with_unit=False))
+        )
+    return {
+        "head": _head(f, language),
+        "composition": composition,
+        "drivers": drivers,
+        "money": money,
+    }
 
 
-def _markdown(f: _Facts, s: dict[str, Rows], note: str | None) -> str:
-    out = [f"# GEP bulletin {f.year}: {f.unit_name} ({f.unit_id})", ""]
-    out.append(f"{f.level.capitalize()}" + (f" of {f.parent_id}" if f.parent_id else "") + ".")
-    out.append("")
+def _where(f: _Facts, language: Language) -> str:
+    """The unit's level and parent: ``District of 110000.`` or ``区，上级单元：….``."""
+    level = level_label(f.level, language)
+    if language == "en":
+        level = level.capitalize()
+    if not f.parent_id:
+        return text(language, "bulletin.level", level=level)
+    parent = (
+        f"{f.parent_name}（{f.parent_id}）" if language == "zh" and f.parent_name else f.parent_id
+    )
+    return text(language, "bulletin.level_of", level=level, parent=parent)
+
+
+def _headers(language: Language) -> dict[str, tuple[str, ...]]:
+    t = functools.partial(text, language)
+    return {
+        "head": (t("bulletin.item"), t("bulletin.value")),
+        "composition": (t("bulletin.service"), t("bulletin.amount"), t("bulletin.share")),
+        "drivers": (t("bulletin.service"), t("bulletin.change")),
+        "money": (t("bulletin.programme"), t("bulletin.amount")),
+    }
+
+
+def _markdown(f: _Facts, s: dict[str, Rows], note: str | None, language: Language = "en") -> str:
+    t = functools.partial(text, language)
+    headers = _headers(language)
+
+    def table(key: str) -> list[str]:
+        cols = headers[key]
+        align = "|---|" + "---:|" * (len(cols) - 1)
+        return ["| " + " | ".join(cols) + " |", align] + [
+            "| " + " | ".join(row) + " |" for row in s[key]
+        ]
+
+    title = t("bulletin.title", year=f.year, name=f.unit_name, unit_id=f.unit_id)
+    out = [f"# {title}", "", _where(f, language), ""]
     if note:
         out += [f"> **{note}**", ""]
-    out += ["| item | value |", "|---|---:|"] + [f"| {a} | {b} |" for a, b in s["head"]]
-    out += [
-        "",
-        f"## Composition {f.year} (constant prices)",
-        "",
-        "| service | CNY | share |",
-        "|---|---:|---:|",
-    ]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in s["composition"]]
+    out += table("head")
+    out += ["", f"## {t('bulletin.composition', year=f.year)}", ""] + table("composition")
     if s["drivers"]:
-        out += [
-            "",
-            "## Main drivers of the change (constant prices)",
-            "",
-            "| service | change (CNY) |",
-            "|---|---:|",
-        ]
-        out += [f"| {a} | {b} |" for a, b in s["drivers"]]
-    out += ["", f"## Compensation received {f.year}", ""]
+        out += ["", f"## {t('bulletin.drivers')}", ""] + table("drivers")
+    out += ["", f"## {t('bulletin.compensation', year=f.year)}", ""]
     if s["money"]:
-        out += ["| programme | CNY |", "|---|---:|"] + [f"| {a} | {b} |" for a, b in s["money"]]
+        out += table("money")
     else:
-        out.append("No compensation recorded for this unit.")
+        out.append(t("bulletin.no_compensation"))
     return "\n".join(out) + "\n"
 
 
@@ -344,41 +438,54 @@ def _html_table(header: tuple[str, ...], rows: Rows) -> str:
 
 
 _STYLE = (
-    "body{font-family:sans-serif;max-width:48em}td,th{border:1px solid #ccc;padding:2px 6px}"
+    f"body{{font-family:'{HTML_FAMILY}',sans-serif;max-width:48em}}"
+    "td,th{border:1px solid #ccc;padding:2px 6px}"
     "td:not(:first-child){text-align:right}.note{color:#a00}"
+)
+_FONT_FACE = (
+    f"@font-face{{font-family:'{HTML_FAMILY}';src:url(../{FONT_FILE}) format('woff');"
+    "unicode-range:U+2E80-9FFF,U+F900-FAFF,U+FE30-FE4F,U+FF00-FFEF}"
 )
 
 
-def _html(f: _Facts, s: dict[str, Rows], note: str | None) -> str:
+def _html(f: _Facts, s: dict[str, Rows], note: str | None, language: Language = "en") -> str:
     esc = html.escape
-    title = f"GEP bulletin {f.year}: {f.unit_name} ({f.unit_id})"
+    t = functools.partial(text, language)
+    headers = _headers(language)
+    title = t("bulletin.title", year=f.year, name=f.unit_name, unit_id=f.unit_id)
+    lang = "zh-CN" if language == "zh" else "en"
     parts = [
-        f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>{esc(title)}</title>',
-        f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
-        f"<p>{esc(f.level.capitalize())}{esc(' of ' + f.parent_id) if f.parent_id else ''}.</p>",
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{esc(title)}'
+        f"</title><style>{_FONT_FACE}{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
+        f"<p>{esc(_where(f, language))}</p>",
     ]
     if note:
         parts.append(f'<p class="note"><strong>{esc(note)}</strong></p>')
-    parts.append(_html_table(("item", "value"), s["head"]))
-    parts.append(f"<h2>Composition {f.year} (constant prices)</h2>")
-    parts.append(_html_table(("service", "CNY", "share"), s["composition"]))
+    parts.append(_html_table(headers["head"], s["head"]))
+    parts.append(f"<h2>{esc(t('bulletin.composition', year=f.year))}</h2>")
+    parts.append(_html_table(headers["composition"], s["composition"]))
     if s["drivers"]:
-        parts.append("<h2>Main drivers of the change (constant prices)</h2>")
-        parts.append(_html_table(("service", "change (CNY)"), s["drivers"]))
-    parts.append(f"<h2>Compensation received {f.year}</h2>")
+        parts.append(f"<h2>{esc(t('bulletin.drivers'))}</h2>")
+        parts.append(_html_table(headers["drivers"], s["drivers"]))
+    parts.append(f"<h2>{esc(t('bulletin.compensation', year=f.year))}</h2>")
     parts.append(
-        _html_table(("programme", "CNY"), s["money"])
+        _html_table(headers["money"], s["money"])
         if s["money"]
-        else "<p>No compensation recorded for this unit.</p>"
+        else f"<p>{esc(t('bulletin.no_compensation'))}</p>"
     )
     return "".join(parts) + "</body></html>\n"
 
 
-def _write(path: Path, text: str) -> Path:
+def _write(path: Path, page: str) -> Path:
+    """Write to a hidden temporary file beside ``path``, then rename it into place."""
+    return _write_bytes(path, page.encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
     """Write to a hidden temporary file beside ``path``, then rename it into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -392,6 +499,7 @@ def write_bulletins(
     out_dir: Path,
     *,
     synthetic_note: str | None,
+    language: Language = "en",
 ) -> list[Path]:
     """Write ``<level>/<unit_id>.md`` and ``.html`` for every district and township.
 
@@ -407,20 +515,27 @@ def write_bulletins(
         Folder of the bulletins (created).
     synthetic_note : str or None
         Banner shown on every page when the inputs are synthetic.
+    language : {"en", "zh"}
+        Language of the pages (:mod:`gep.i18n`); Chinese amounts in 万元 or 亿元.
 
     Returns
     -------
     list of pathlib.Path
-        The files written (two per unit).
+        The pages written (two per unit). The CJK font subset the HTML pages share,
+        ``out_dir / FONT_FILE``, is written too when the pages have Chinese characters.
     """
-    written = []
-    for facts in bulletin_facts(accounts, allocation, programmes):
+    pages: dict[Path, str] = {}
+    for facts in bulletin_facts(accounts, allocation, programmes, language=language):
         folder = Path(out_dir) / facts.level
-        folder.mkdir(parents=True, exist_ok=True)
-        sections = _sections(facts)
-        markdown = _markdown(facts, sections, synthetic_note)
-        written.append(_write(folder / f"{facts.unit_id}.md", markdown))
-        written.append(
-            _write(folder / f"{facts.unit_id}.html", _html(facts, sections, synthetic_note))
-        )
+        sections = _sections(facts, language)
+        pages[folder / f"{facts.unit_id}.md"] = _markdown(facts, sections, synthetic_note, language)
+        pages[folder / f"{facts.unit_id}.html"] = _html(facts, sections, synthetic_note, language)
+    characters = cjk_characters("".join(t for p, t in pages.items() if p.suffix == ".html"))
+    if characters:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        _write_bytes(Path(out_dir) / FONT_FILE, subset_woff(characters))
+    written = []
+    for path, page in pages.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written.append(_write(path, page))
     return written

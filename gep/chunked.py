@@ -5,13 +5,15 @@ fused kernel per chunk). This module supplies the two ends that keep the peak me
 the chunk size rather than by the raster size:
 
 * **reads**: :func:`open_lazy` opens a GeoTIFF as a dask-backed ``DataArray`` (rioxarray,
-  ``lock=False``: ``PERFORMANCE.md`` measured 1.6–2.2× faster reads); :func:`synthetic_region`
-  generates inputs block by block from their block coordinates (nothing is materialised: a
-  40000 × 40000 run needs no input files);
+  ``lock=False``: ``PERFORMANCE.md`` measured 1.6–2.2× faster reads);
+  :func:`gep.synthetic.synthetic_region` generates inputs block by block (no files);
 * **writes**: :func:`write_outputs` stores every output of a service with one
   :func:`dask.array.store` call, so each input chunk is read (or generated) once for all
-  outputs, and each computed block goes straight into a tiled ZSTD GeoTIFF at its window.
-  Chunks are multiples of the 512-pixel tiles, so each tile is compressed once.
+  outputs, and each computed block goes straight into a tiled ZSTD GeoTIFF at its window;
+  :func:`write_by_blocks` (what ``gep run`` uses) walks the grid window by window instead, so
+  at most two windows of every output are in memory whatever dask's task order, and hands
+  each window to a callback (the per-unit sums). Chunks are multiples of the 512-pixel tiles,
+  so each tile is compressed once.
 
 :func:`run_service_chunked` ties them together. The numpy path (everything in memory) and the
 chunked path call the same kernels on the same values and give identical rasters
@@ -23,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +34,10 @@ import dask
 import dask.array as dsa
 import numpy as np
 import pandas as pd
-import pyproj
 import rasterio
 import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from affine import Affine
 
 from data_catalog.grid import Grid
 from gep.errors import InputError
@@ -48,6 +48,15 @@ TILE = 512
 
 #: Default chunk edge: 2048² float32 is 16 MiB per array, ≥ 10 ms of work per task.
 CHUNK = 2048
+
+#: Window edge of :func:`write_by_blocks` in ``gep run``: every quantity of a year is computed
+#: for one 1024² window at a time (16 float64 quantities: 128 MiB), about 0.9 GB peak at 30 m.
+STREAM_BLOCK = 1024
+
+#: GDAL's block cache while writing by blocks, MB. GDAL's default (5 % of the machine's memory)
+#: keeps the written blocks of every open file: on a 24 GB machine it doubled the peak memory of
+#: the 30 m sample run; each block is written once, so a small cache loses nothing.
+GDAL_CACHE_MB = 128
 
 
 def round_chunks(chunk: int) -> int:
@@ -184,43 +193,155 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     names = tuple(str(v) for v in ds.data_vars) if names is None else names
     with contextlib.ExitStack() as stack:
-        sources, targets, tmp_paths = [], [], {}
-        for name in names:
-            da = ds[name]
-            dtype = np.dtype(np.float32 if da.dtype == np.float64 else da.dtype)
-            nodata = FLOAT_NODATA if np.issubdtype(dtype, np.floating) else None
-            tmp = out_dir / f".{name}.tmp.tif"
-            tmp_paths[name] = tmp
-            dst = stack.enter_context(rasterio.open(tmp, "w", **_profile(da, grid, dtype, nodata)))
-            dst.update_tags(units=str(da.attrs.get("units", "")))
-            dst.set_band_description(1, name)
+        selected = {name: ds[name] for name in names}
+        targets, tmp_paths = _open_targets(stack, selected, grid, out_dir)
+        sources = []
+        for da in selected.values():
             data = da.data if da.chunks is not None else dsa.from_array(da.values, chunks=CHUNK)
-            data = data.rechunk(_tile_chunks(data.chunks))
-            sources.append(data)
-            targets.append(_WindowTarget(dst, threading.Lock(), nodata))
+            sources.append(data.rechunk(_tile_chunks(data.chunks)))
         sums = [_nan_sum_lazy(s) for s in sources] if totals else []
         stored = dsa.store(sources, targets, lock=False, compute=False)  # type: ignore[arg-type]
         _, *computed = dask.compute(stored, *sums)
+    paths = _publish(tmp_paths, out_dir, cog)
+    return Written(paths, {n: float(v) for n, v in zip(names, computed, strict=False)})
+
+
+def write_by_blocks(
+    arrays: Mapping[str, xr.DataArray],
+    grid: Grid,
+    out_dir: str | Path,
+    *,
+    block: int = CHUNK,
+    on_block: Callable[[tuple[slice, slice], list[np.ndarray]], None] | None = None,
+    cog: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Compute, write and hand over ``arrays`` one block at a time (memory set by the block).
+
+    For each ``block``² window of the grid, every array's window is computed in one
+    :func:`dask.compute` (inputs shared by several outputs are read once per window), written
+    into ``out_dir/<name>.tif`` (tiled, ZSTD, float32, as :func:`write_outputs`) and given to
+    ``on_block(window, values)`` (e.g. per-unit sums); the write and ``on_block`` of one
+    window run in a second thread while the next window is computed, so at most two windows
+    are in memory. Files appear atomically at the end (converted to COGs with ``cog``).
+
+    Parameters
+    ----------
+    arrays : mapping of str to xarray.DataArray
+        Output name → array on ``grid`` (dask- or numpy-backed).
+    grid : Grid
+        Their grid.
+    out_dir : path-like
+        Output folder.
+    block : int
+        Window edge in pixels (rounded to whole 512-pixel tiles).
+    on_block : callable, optional
+        Called with the window and the computed float values, in the order of ``arrays``.
+    cog : bool
+        Rewrite each file as a Cloud-Optimized GeoTIFF with overviews at the end.
+    progress : callable, optional
+        Called with a short message every tenth of the windows.
+
+    Returns
+    -------
+    dict of str to Path
+        The written files.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    windows = block_windows(grid.shape, round_chunks(block))
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
+        contextlib.ExitStack() as stack,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        targets, tmp_paths = _open_targets(stack, arrays, grid, out_dir)
+
+        def finish(window: tuple[slice, slice], values: list[np.ndarray]) -> None:
+            for target, value in zip(targets, values, strict=True):
+                target[window] = value
+            if on_block is not None:
+                on_block(window, values)
+
+        pending: Future[None] | None = None
+        for k, window in enumerate(windows):
+            lazy = [
+                da.data[window] if da.chunks is not None else da.values[window]
+                for da in arrays.values()
+            ]
+            values = [np.asarray(v) for v in dask.compute(*lazy)]
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(finish, window, values)
+            del values, lazy
+            if progress and (k + 1) % max(1, len(windows) // 10) == 0:
+                progress(f"{k + 1}/{len(windows)} blocks")
+        if pending is not None:
+            pending.result()
+    return _publish(tmp_paths, out_dir, cog)
+
+
+def block_windows(shape: tuple[int, int], size: int) -> list[tuple[slice, slice]]:
+    """Row-major ``size``² windows covering a grid of ``shape`` (the last ones cut).
+
+    Examples
+    --------
+    >>> [(w[0].start, w[0].stop, w[1].start, w[1].stop) for w in block_windows((3, 5), 2)]
+    [(0, 2, 0, 2), (0, 2, 2, 4), (0, 2, 4, 5), (2, 3, 0, 2), (2, 3, 2, 4), (2, 3, 4, 5)]
+    """
+    rows, cols = shape
+    return [
+        (slice(r, min(r + size, rows)), slice(c, min(c + size, cols)))
+        for r in range(0, rows, size)
+        for c in range(0, cols, size)
+    ]
+
+
+def _open_targets(
+    stack: contextlib.ExitStack, arrays: Mapping[str, xr.DataArray], grid: Grid, out_dir: Path
+) -> tuple[list[_WindowTarget], dict[str, Path]]:
+    """Open a temporary tiled GeoTIFF per array; window writers and the temporary paths."""
+    targets, tmp_paths = [], {}
+    for name, da in arrays.items():
+        dtype = np.dtype(np.float32 if da.dtype == np.float64 else da.dtype)
+        nodata = FLOAT_NODATA if np.issubdtype(dtype, np.floating) else None
+        tmp = out_dir / f".{name}.tmp.tif"
+        tmp_paths[name] = tmp
+        dst = stack.enter_context(rasterio.open(tmp, "w", **_profile(da, grid, dtype, nodata)))
+        dst.update_tags(units=str(da.attrs.get("units", "")))
+        dst.set_band_description(1, name)
+        targets.append(_WindowTarget(dst, threading.Lock(), nodata))
+    return targets, tmp_paths
+
+
+def _publish(tmp_paths: dict[str, Path], out_dir: Path, cog: bool) -> dict[str, Path]:
+    """Move the temporary files into place (as COGs with ``cog``)."""
     paths = {}
     for name, tmp in tmp_paths.items():
         target = out_dir / f"{name}.tif"
         if cog:
-            rasterio.shutil.copy(
-                tmp,
-                target,
-                driver="COG",
-                compress="ZSTD",
-                level=1,
-                predictor=3,
-                num_threads="ALL_CPUS",
-                blocksize=TILE,
-                BIGTIFF="IF_SAFER",
-            )
-            tmp.unlink()
+            _to_cog(tmp, target)
         else:
             os.replace(tmp, target)
         paths[name] = target
-    return Written(paths, {n: float(v) for n, v in zip(names, computed, strict=False)})
+    return paths
+
+
+def _to_cog(tmp: Path, target: Path) -> None:
+    rasterio.shutil.copy(
+        tmp,
+        target,
+        driver="COG",
+        compress="ZSTD",
+        level=1,
+        predictor=3,
+        num_threads="ALL_CPUS",
+        blocksize=TILE,
+        BIGTIFF="IF_SAFER",
+    )
+    tmp.unlink()
 
 
 def _tile_chunks(chunks: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
@@ -301,109 +422,6 @@ def run_service_chunked(
     )
     ds = registered.compute(inputs)
     return write_outputs(ds, grid, out_dir, names=names, cog=cog)
-
-
-# ----------------------------------------------------------------------------------------------
-# lazily generated inputs
-
-
-@dataclass(frozen=True)
-class SyntheticRegion:
-    """A lazily generated water-yield / carbon region (deterministic per block)."""
-
-    grid: Grid
-    rasters: dict[str, xr.DataArray]
-    tables: dict[str, pd.DataFrame]
-
-
-#: Land-cover classes of the synthetic region with their InVEST-style parameters.
-SYNTHETIC_CLASSES = pd.DataFrame(
-    {
-        "kc": [0.65, 1.0, 0.85, 0.3, 1.0],
-        "root_depth": [2000.0, 5000.0, 1500.0, 1.0, 1.0],
-        "vegetated": [1.0, 1.0, 1.0, 0.0, 0.0],
-    },
-    index=pd.Index([1, 2, 3, 4, 5], name="code"),
-)
-
-
-#: Synthetic continuous layers: (lowest value, range) in their units.
-_SYNTHETIC_RANGES = {
-    "precipitation": (400.0, 600.0),
-    "reference_evapotranspiration": (700.0, 500.0),
-    "root_restricting_depth": (300.0, 2500.0),
-    "plant_available_water": (0.05, 0.25),
-}
-
-
-def _synthetic_block(kind: str, seed: int, block_info: Any = None) -> np.ndarray:
-    """One block of a synthetic layer: a smooth large-scale pattern plus seeded noise."""
-    info = block_info[None]
-    (r0, r1), (c0, c1) = info["array-location"]
-    rows = np.arange(r0, r1, dtype=np.float32)[:, None]
-    cols = np.arange(c0, c1, dtype=np.float32)[None, :]
-    wave = np.sin(rows / np.float32(733.0)) * np.cos(cols / np.float32(911.0))
-    rng = np.random.default_rng([seed, *info["chunk-location"]])
-    noise = rng.random((r1 - r0, c1 - c0), dtype=np.float32)
-    if kind == "landcover":
-        edges = np.array([-0.6, -0.1, 0.3, 0.7], dtype=np.float32)
-        return (np.digitize(wave + np.float32(0.35) * noise, edges) + 1).astype(np.uint8)
-    lo, span = _SYNTHETIC_RANGES[kind]
-    share = np.float32(0.5) + np.float32(0.35) * wave + np.float32(0.15) * noise
-    return (np.float32(lo) + np.float32(span) * share).astype(np.float32)
-
-
-def _chunk_sizes(total: int, size: int) -> tuple[int, ...]:
-    return (size,) * (total // size) + ((total % size,) if total % size else ())
-
-
-def synthetic_region(
-    shape: tuple[int, int], *, chunks: int = CHUNK, seed: int = 0, res: float = 30.0
-) -> SyntheticRegion:
-    """Water-yield inputs generated lazily, block by block (nothing held in memory).
-
-    Values depend only on the pixel position and ``seed`` (each block seeds its own random
-    generator from its chunk location), so a run is reproducible whatever the scheduler.
-    The grid is UTM 50N with ``res`` m pixels.
-
-    Parameters
-    ----------
-    shape : tuple of int
-        ``(rows, cols)``; any size (a 40000² region is 1.6e9 pixels).
-    chunks : int
-        Chunk edge (rounded to 512-pixel tiles).
-    seed : int
-        Random seed.
-    res : float
-        Pixel size, m.
-    """
-    size = round_chunks(chunks)
-    grid = Grid(pyproj.CRS.from_epsg(32650), Affine(res, 0, 300_000, 0, -res, 5_000_000), shape)
-    x, y = grid.coords()
-    chunk_spec = (_chunk_sizes(shape[0], size), _chunk_sizes(shape[1], size))
-    units = {
-        "precipitation": "mm yr-1",
-        "reference_evapotranspiration": "mm yr-1",
-        "root_restricting_depth": "mm",
-        "plant_available_water": "1",
-    }
-    rasters: dict[str, xr.DataArray] = {}
-    for i, kind in enumerate(("landcover", *units)):
-        dtype = np.dtype(np.uint8 if kind == "landcover" else np.float32)
-        data = dsa.map_blocks(
-            _synthetic_block,
-            kind,
-            seed + i,
-            dtype=dtype,
-            chunks=chunk_spec,
-            meta=np.empty((0, 0), dtype=dtype),
-            name=f"synthetic-{kind}-{seed + i}-{shape[0]}x{shape[1]}-{size}",
-        )
-        da = xr.DataArray(data, dims=("y", "x"), coords={"y": y, "x": x}, name=kind)
-        da = da.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
-        da.attrs = {"nodata": 255} if kind == "landcover" else {"units": units[kind]}
-        rasters[kind] = da
-    return SyntheticRegion(grid, rasters, {"biophysical": SYNTHETIC_CLASSES})
 
 
 @contextlib.contextmanager

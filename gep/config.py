@@ -10,23 +10,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from data_catalog.errors import InputError
 from data_catalog.sample import catalog_path
+from gep.i18n import Language
 from gep.valuation import ValuationConfig
 
 SAMPLE = "sample"
 
-#: services the pipeline knows how to feed from a catalog
-PIPELINE_SERVICES = (
-    "water_conservation",
-    "water_yield",
-    "carbon_nep",
-    "carbon_stock_change",
-    "soil_retention",
-    "oxygen_release",
-    "climate_regulation",
-    "flood_regulation",
-    "air_purification",
-    "water_purification",
-)
+
+def pipeline_services() -> list[str]:
+    """Services the pipeline can feed from a catalog.
+
+    Every registered service whose spec names the catalog variables it reads and the
+    quantities it accounts (:mod:`gep.services`).
+    """
+    from gep.services import SERVICES
+
+    return [
+        name
+        for name, service in SERVICES.items()
+        if service.spec.catalog_rasters and service.spec.accounted
+    ]
 
 
 class UnitLevelConfig(BaseModel):
@@ -100,13 +102,19 @@ class RunConfig(BaseModel):
         default=None, description="settings of `gep occupation` (horizon_years, discount_rate, ...)"
     )
     synthetic_note: bool = True
+    language: Language = Field(
+        default="en",
+        description="language of the report, bulletins, maps and XLSX headings: en or zh "
+        "(amounts in 万元/亿元 in Chinese; CSV and XLSX values stay exact yuan)",
+    )
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _known_services(self) -> RunConfig:
-        unknown = sorted(set(self.services) - set(PIPELINE_SERVICES))
+        known = pipeline_services()
+        unknown = sorted(set(self.services) - set(known))
         if unknown:
-            raise ValueError(f"unknown services {unknown}; choose from {list(PIPELINE_SERVICES)}")
+            raise ValueError(f"unknown services {unknown}; choose from {known}")
         capped = {"air_purification", "water_purification"} & set(self.services)
         if capped and self.pollutant_loads is None:
             raise ValueError(

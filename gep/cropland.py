@@ -6,12 +6,16 @@ cropland lost to construction since the previous accounted year.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+import xarray as xr
 
 from data_catalog.catalog import Catalog
 from data_catalog.tables import load_scheme
-from gep.accounts import UnitLevel, zonal_sum
+from gep.accounts import UnitLevel
+from gep.accounts.zonal import sum_levels
+
+#: Chunk edge of the land-cover reads on grids summed block by block.
+CHUNK = 2048
 
 __all__ = ["cropland_areas"]
 
@@ -23,7 +27,8 @@ def cropland_areas(cat: Catalog, levels: list[UnitLevel], years: list[int]) -> p
     (:mod:`linkage.programmes.cropland`): ``cropland_area_m2 = Σ W·[lc = cropland]·A`` (exact
     coverage ``W``, cell area ``A``) and ``cropland_to_construction_m2 = Σ W·[lc_prev =
     cropland and lc = built-up]·A`` against the previous year of ``years`` (0 for the first).
-    Classes are those of the scheme's ecosystem types ``cropland`` and ``built_up``.
+    Classes are those of the scheme's ecosystem types ``cropland`` and ``built_up``. With
+    blockwise levels the land cover is read by chunks (memory bounded by the chunk).
 
     Parameters
     ----------
@@ -39,29 +44,34 @@ def cropland_areas(cat: Catalog, levels: list[UnitLevel], years: list[int]) -> p
     pandas.DataFrame
         ``unit_id, level, year, cropland_area_m2, cropland_to_construction_m2``.
     """
-    area = np.broadcast_to(cat.reference_grid().cell_area_m2(), cat.reference_grid().shape)
+    grid = cat.reference_grid()
+    lazy = any(level.blockwise for level in levels)
+    chunks = {"y": CHUNK, "x": CHUNK} if lazy else None
+    area = xr.DataArray(grid.cell_area_m2()[:, 0], dims=("y",))
     frames = []
-    previous: np.ndarray | None = None
+    previous: xr.DataArray | None = None
     for year in sorted(years):
         entry_id = cat.find(variable="landcover", year=year)
-        da = cat.raster(entry_id)
+        da = cat.raster(entry_id, chunks=chunks)
         scheme = load_scheme(cat.entry(entry_id).class_scheme or "clcd")
         types = scheme.set_index(scheme["code"].astype(int))["ecosystem_type"]
-        crop_codes = types.index[types == "cropland"].to_numpy()
-        built = np.isin(da.values, types.index[types == "built_up"].to_numpy())
-        crop = np.isin(da.values, crop_codes) & da.coords["valid"].values
-        lost = (previous & built) if previous is not None else np.zeros_like(crop)
-        for level in levels:
-            cropland, _ = zonal_sum(level, np.where(crop, area, 0.0))
-            loss, _ = zonal_sum(level, np.where(lost, area, 0.0))
+        codes = da.drop_vars("valid", errors="ignore")
+        built = codes.isin(types.index[types == "built_up"].to_numpy())
+        crop = codes.isin(types.index[types == "cropland"].to_numpy()) & da.coords["valid"]
+        lost = (previous & built) if previous is not None else xr.zeros_like(crop)
+        rasters = [
+            xr.where(crop, area, 0.0).transpose("y", "x"),
+            xr.where(lost, area, 0.0).transpose("y", "x"),
+        ]
+        for level, sums in zip(levels, sum_levels(levels, rasters), strict=True):
             frames.append(
                 pd.DataFrame(
                     {
                         "unit_id": level.ids,
                         "level": level.level,
                         "year": year,
-                        "cropland_area_m2": cropland,
-                        "cropland_to_construction_m2": loss,
+                        "cropland_area_m2": sums[0][0],
+                        "cropland_to_construction_m2": sums[1][0],
                     }
                 )
             )

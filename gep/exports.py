@@ -7,12 +7,14 @@ interrupted run never leaves a file that looks complete.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gep.i18n import Language, column_label, level_label, text
 from gep.io.atomic import atomic_write
 from gep.io.reproducible import fixed_gdal_date, stabilise_xlsx
 
@@ -31,17 +33,24 @@ def write_accounts_xlsx(
     path: Path,
     *,
     notes: list[str] | None = None,
+    language: Language = "en",
 ) -> Path:
     """One sheet per level, the GEP view, units, and prices with their years and sources.
 
-    Numbers are written as numbers (openpyxl keeps pandas' numeric dtypes).
+    Numbers are written as numbers (openpyxl keeps pandas' numeric dtypes); amounts stay exact
+    yuan. Sheet names and column headings are in ``language`` (:func:`gep.i18n.column_label`:
+    English keeps the CSV column names, Chinese names each column and its unit, 元).
     """
+
+    def sheet(frame: pd.DataFrame, xl: pd.ExcelWriter, name: str) -> None:
+        labels = {c: column_label(str(c), language) for c in frame.columns}
+        frame.rename(columns=labels).to_excel(xl, sheet_name=name[:31], index=False)
 
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
             for level, rows in accounts.groupby("level", sort=False):
-                rows.to_excel(xl, sheet_name=str(level)[:31], index=False)
-            gep.to_excel(xl, sheet_name="gep", index=False)
+                sheet(rows, xl, level_label(str(level), language))
+            sheet(gep, xl, text(language, "sheet.gep"))
             units = accounts.drop_duplicates(["level", "unit_id"])[
                 [
                     c
@@ -49,9 +58,9 @@ def write_accounts_xlsx(
                     if c in accounts
                 ]
             ]
-            units.to_excel(xl, sheet_name="units", index=False)
-            prices.to_excel(xl, sheet_name="prices", index=False)
-            pd.DataFrame({"note": notes or []}).to_excel(xl, sheet_name="notes", index=False)
+            sheet(units, xl, text(language, "sheet.units"))
+            sheet(prices, xl, text(language, "sheet.prices"))
+            sheet(pd.DataFrame({"note": notes or []}), xl, text(language, "sheet.notes"))
         stabilise_xlsx(tmp)
 
     return atomic_write(path, write)
@@ -90,12 +99,50 @@ def _write_layers(polygons: dict[str, gpd.GeoDataFrame], gep: pd.DataFrame, tmp:
         layer.to_file(tmp, layer=level, driver="GPKG", engine="pyogrio")
 
 
+def _block_type_totals(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """``Σ v`` and the count of finite ``v`` per type index in one block (shape ``(2, n)``)."""
+    values = np.asarray(values, dtype=np.float64)
+    index = np.asarray(index)
+    valid = np.isfinite(values) & (index >= 0)
+    codes = index[valid].astype(np.int64)
+    sums = np.bincount(codes, weights=values[valid], minlength=n)
+    counts = np.bincount(codes, minlength=n).astype(np.float64)
+    return np.stack([sums, counts])
+
+
+def _type_totals(
+    quantities: dict[tuple[str, int], xr.DataArray],
+    ecosystem_type: dict[int, tuple[Any, list[str]]],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per quantity, the sums and pixel counts per ecosystem type (numpy, or dask by blocks)."""
+    import dask
+    import dask.array as dsa
+
+    parts: list[Any] = []
+    for (_, year), da in quantities.items():
+        index, names = ecosystem_type[year]
+        if da.chunks is None and not isinstance(index, dsa.Array):
+            parts.append(_block_type_totals(da.values, index, len(names)))
+            continue
+        data = da.data if da.chunks is not None else dsa.from_array(da.values, chunks=2048)
+        index = dsa.asarray(index).rechunk(data.chunks)
+        blocks = [
+            dask.delayed(_block_type_totals)(v, i, len(names))
+            for v, i in zip(data.to_delayed().ravel(), index.to_delayed().ravel(), strict=True)
+        ]
+        parts.append(dask.delayed(sum)(blocks))
+    computed = dask.compute(*parts)
+    return [(t[0], t[1].astype(np.int64)) for t in computed]
+
+
 def supply_table(
     quantities: dict[tuple[str, int], xr.DataArray],
-    ecosystem_type: dict[int, tuple[np.ndarray, list[str]]],
+    ecosystem_type: dict[int, tuple[Any, list[str]]],
     prices: pd.DataFrame,
 ) -> pd.DataFrame:
     """SEEA EA ecosystem-services supply table: services × ecosystem types, per year.
+
+    Dask-backed quantities (a streamed run's rasters) are summed block by block.
 
     Physical supply is the sum of each per-pixel quantity over the pixels of each ecosystem
     type (the land cover of that year); monetary supply multiplies by the year's current and
@@ -107,7 +154,7 @@ def supply_table(
         ``(quantity_name, year) → per-pixel DataArray`` with units.
     ecosystem_type : dict
         ``year → (index, names)`` from :func:`gep.outputs.ecosystem_type_index`: an int8 index
-        per pixel into ``names`` (``-1`` outside the area).
+        per pixel into ``names`` (``-1`` outside the area), numpy or dask.
     prices : DataFrame
         ``quantity_name, year, service, component, factor, price_current_cny,
         price_constant_cny`` (one row per component valuing a quantity).
@@ -121,14 +168,10 @@ def supply_table(
     >>> table[["ecosystem_type", "quantity"]].to_records(index=False).tolist()
     [('cropland', 1.0), ('forest', 2.0)]
     """
+    totals = _type_totals(quantities, ecosystem_type)
     rows = []
-    for (name, year), da in quantities.items():
-        index, names = ecosystem_type[year]
-        values = np.asarray(da.values, dtype=np.float64)
-        valid = np.isfinite(values) & (index >= 0)
-        codes = index[valid].astype(np.int64)
-        sums = np.bincount(codes, weights=values[valid], minlength=len(names))
-        counts = np.bincount(codes, minlength=len(names))
+    for ((name, year), da), (sums, counts) in zip(quantities.items(), totals, strict=True):
+        names = ecosystem_type[year][1]
         for etype, q, n in zip(names, sums, counts, strict=True):
             if n:
                 rows.append(

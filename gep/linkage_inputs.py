@@ -23,8 +23,10 @@ It then writes a concrete policy file beside them, copied from the run's policy 
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -337,22 +339,40 @@ def _to_csv(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, index=False, encoding="utf-8")
 
 
-def prepare_linkage(
+def as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as :func:`linkage.reading.read_tables` reads its CSV file: every cell text.
+
+    Round-trips through an in-memory CSV, so the tables handed to
+    :func:`linkage.run.compute_link` in memory are the ones the record in ``linkage_inputs/``
+    holds, cell for cell.
+
+    Examples
+    --------
+    >>> as_text(pd.DataFrame({"a": [0.1, float("nan")], "b": ["x", "y"]})).to_dict("list")
+    {'a': ['0.1', ''], 'b': ['x', 'y']}
+    """
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype=str, keep_default_na=False)
+
+
+def linkage_tables(
     cat: Catalog,
     accounts: pd.DataFrame,
     template: Path,
-    folder: Path,
     *,
     cropland: pd.DataFrame | None = None,
     weather_neutral: pd.DataFrame | None = None,
-) -> Path:
-    """Write the linkage inputs and a concrete policy file into ``folder``; return its path.
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The concrete policy (a mapping) and the linkage input tables, in memory.
 
     ``cropland`` is the per-unit cropland table of :func:`gep.cropland.cropland_areas`
     (needed when the policy has a cropland programme). ``weather_neutral`` holds the accounts
     of later years under the previous year's weather (:class:`gep.pipeline.Accounts`): the
     values of indicators of kind ``gep_condition_change`` are computed from it
-    (:func:`condition_change_table`).
+    (:func:`condition_change_table`). The policy's ``inputs:`` name ``<table>.csv`` for each
+    table (the files :func:`write_linkage_record` writes).
     """
     policy = yaml.safe_load(template.read_text(encoding="utf-8"))
     year = int(policy["policy"]["year"])
@@ -385,14 +405,41 @@ def prepare_linkage(
         tables["cropland_areas"] = cropland[cropland["level"] == level]
         if "cropland_base" in cat.entries:  # official base (三调 / annual change survey)
             tables["cropland_base"] = cat.table("cropland_base")
+    policy["inputs"] = {name: f"{name}.csv" for name in tables}
+    return policy, tables
+
+
+def write_linkage_record(
+    folder: Path, policy: dict[str, Any], tables: dict[str, pd.DataFrame]
+) -> Path:
+    """Write the tables as ``<name>.csv`` and the policy as ``policy.yaml``; return its path.
+
+    The record of what the run handed to the linkage: ``gep link folder/policy.yaml``
+    recomputes the same allocation from it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
-        atomic_write(
-            folder / f"{name}.csv",
-            partial(_to_csv, table),
-        )
-    policy["inputs"] = {name: f"{name}.csv" for name in tables}
+        atomic_write(folder / f"{name}.csv", partial(_to_csv, table))
     path = folder / "policy.yaml"
     text = yaml.safe_dump(policy, allow_unicode=True, sort_keys=False)
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
+
+
+def prepare_linkage(
+    cat: Catalog,
+    accounts: pd.DataFrame,
+    template: Path,
+    folder: Path,
+    *,
+    cropland: pd.DataFrame | None = None,
+    weather_neutral: pd.DataFrame | None = None,
+) -> Path:
+    """Write the linkage inputs and a concrete policy file into ``folder``; return its path.
+
+    :func:`linkage_tables` then :func:`write_linkage_record`.
+    """
+    policy, tables = linkage_tables(
+        cat, accounts, template, cropland=cropland, weather_neutral=weather_neutral
+    )
+    return write_linkage_record(folder, policy, tables)

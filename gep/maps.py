@@ -1,12 +1,17 @@
 """Maps (PNG) of a run: GEP and its change per township, service rasters, allocation.
 
 Every map has a title, a legend with units, a north arrow and a scale bar (projected grids) or
-a graticule (geographic), and a note when the inputs are synthetic. Unit names are not drawn
-(the default fonts have no Chinese glyphs); units are identified by code in the tables.
+a graticule (geographic), and a note when the inputs are synthetic. Units are named, not coded:
+district names over their outlines and the names of the units with the largest values, in the
+run's language (``language``: labels of the north arrow, scale bar and missing data). Chinese is
+drawn with the CJK font of the ``mplfonts`` package, registered by file path
+(:func:`gep.fonts.font_rc`), never with a system font.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,36 +23,48 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from gep.fonts import font_rc  # noqa: E402
+from gep.i18n import Language, text  # noqa: E402
 from gep.io.atomic import atomic_write  # noqa: E402
 
 SYNTHETIC_FOOTNOTE = "SYNTHETIC INPUTS (gep sample region): not data about Beijing"
 DPI = 110
+#: Names drawn on a map of many units: those of the units with the largest absolute values.
+LABELLED_UNITS = 8
+_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
 
-def _decorate(ax: Axes, *, projected: bool, note: str | None) -> None:
+@contextmanager
+def _fonts(language: Language) -> Iterator[None]:
+    """Draw (and save) with the CJK font of :mod:`gep.fonts` for ``language``."""
+    with plt.rc_context({"font.family": font_rc(language)["font.family"]}):
+        yield
+
+
+def _decorate(ax: Axes, *, projected: bool, note: str | None, language: Language) -> None:
     ax.annotate(
-        "N",
+        text(language, "map.north"),
         xy=(0.95, 0.95),
         xytext=(0.95, 0.85),
         xycoords="axes fraction",
         ha="center",
         va="center",
         fontsize=12,
-        fontweight="bold",
+        # the CJK font has one weight: bold only for the Latin "N"
+        fontweight="bold" if language == "en" else "normal",
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 9},
     )
     if projected:
-        _scale_bar(ax)
+        _scale_bar(ax, language)
         ax.set_xticks([])
         ax.set_yticks([])
     else:
         ax.grid(True, linewidth=0.3, color="0.6")
-        ax.set_xlabel("longitude (°E)")
-        ax.set_ylabel("latitude (°N)")
     ax.set_xlabel("")
     ax.set_ylabel("")
     if note:
@@ -63,7 +80,7 @@ def _decorate(ax: Axes, *, projected: bool, note: str | None) -> None:
         )
 
 
-def _scale_bar(ax: Axes) -> None:
+def _scale_bar(ax: Axes, language: Language) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     span_km = (x1 - x0) / 1000.0
@@ -73,11 +90,48 @@ def _scale_bar(ax: Axes) -> None:
     ax.text(
         bx + length_km * 500.0,
         by + 0.015 * (y1 - y0),
-        f"{length_km:g} km",
+        text(language, "map.scale", length=f"{length_km:g}"),
         ha="center",
         va="bottom",
         fontsize=8,
     )
+
+
+def _name_units(
+    ax: Axes, polygons: gpd.GeoDataFrame, names: pd.Series, *, fontsize: float, dark: bool
+) -> None:
+    """Write ``names`` (indexed by ``unit_id``) at a point inside each named polygon.
+
+    Names are set in the CJK font's only weight (no bold): ``dark`` ones in black, others in
+    dark grey.
+    """
+    named = polygons[polygons["unit_id"].isin(names.index)]
+    for unit_id, point in zip(named["unit_id"], named.representative_point(), strict=True):
+        ax.text(
+            point.x,
+            point.y,
+            str(names[unit_id]),
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color="black" if dark else "0.25",
+            path_effects=_HALO,
+        )
+
+
+def largest_units(values: pd.Series, names: pd.Series, count: int = LABELLED_UNITS) -> pd.Series:
+    """Names of the ``count`` units with the largest absolute values (the ones a map labels).
+
+    Examples
+    --------
+    >>> values = pd.Series({"a": 1.0, "b": -5.0, "c": 3.0, "d": float("nan")})
+    >>> names = pd.Series({"a": "甲", "b": "乙", "c": "丙", "d": "丁"})
+    >>> largest_units(values, names, 2).to_dict()
+    {'b': '乙', 'c': '丙'}
+    """
+    finite = values[np.isfinite(values.astype(float))]
+    top = finite.abs().sort_values(ascending=False, kind="stable").index[:count]
+    return names.reindex(top).dropna()
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -100,6 +154,9 @@ def choropleth(
     note: str | None = None,
     diverging: bool = False,
     outline: gpd.GeoDataFrame | None = None,
+    names: pd.Series | None = None,
+    outline_names: pd.Series | None = None,
+    language: Language = "en",
 ) -> Path:
     """Map one value per unit polygon.
 
@@ -114,30 +171,42 @@ def choropleth(
     diverging : bool
         Centre the colour scale on zero (for changes).
     outline : GeoDataFrame, optional
-        Upper-level boundaries drawn on top (districts over townships).
+        Upper-level boundaries drawn on top (districts over townships), with ``unit_id``.
+    names : Series, optional
+        Names (indexed by ``unit_id``) written on the units they name.
+    outline_names : Series, optional
+        Names (indexed by ``unit_id``) written larger, in black, on the outline's units.
+    language : {"en", "zh"}
+        Language of the map's own labels (north arrow, scale bar, missing data) and font order.
     """
-    gdf = units.merge(values.rename("value").reset_index(), on="unit_id", how="left")
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    kwargs: dict[str, object] = {"cmap": "YlGn"}
-    finite = gdf["value"][np.isfinite(gdf["value"])]
-    if diverging and len(finite):
-        bound = float(max(abs(finite.min()), abs(finite.max()), 1e-12))
-        kwargs = {"cmap": "RdBu", "norm": TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)}
-    gdf.plot(
-        column="value",
-        ax=ax,
-        legend=True,
-        edgecolor="0.5",
-        linewidth=0.2,
-        legend_kwds={"label": legend, "shrink": 0.7},
-        missing_kwds={"color": "0.9", "label": "no data"},
-        **kwargs,
-    )
-    if outline is not None:
-        outline.to_crs(gdf.crs).boundary.plot(ax=ax, color="black", linewidth=0.6)
-    ax.set_title(title)
-    _decorate(ax, projected=not bool(gdf.crs.is_geographic), note=note)
-    return _save(fig, path)
+    with _fonts(language):
+        gdf = units.merge(values.rename("value").reset_index(), on="unit_id", how="left")
+        fig, ax = plt.subplots(figsize=(7.5, 7.5))
+        kwargs: dict[str, object] = {"cmap": "YlGn"}
+        finite = gdf["value"][np.isfinite(gdf["value"])]
+        if diverging and len(finite):
+            bound = float(max(abs(finite.min()), abs(finite.max()), 1e-12))
+            kwargs = {"cmap": "RdBu", "norm": TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)}
+        gdf.plot(
+            column="value",
+            ax=ax,
+            legend=True,
+            edgecolor="0.5",
+            linewidth=0.2,
+            legend_kwds={"label": legend, "shrink": 0.7},
+            missing_kwds={"color": "0.9", "label": text(language, "map.no_data")},
+            **kwargs,
+        )
+        if outline is not None:
+            outline = outline.to_crs(gdf.crs)
+            outline.boundary.plot(ax=ax, color="black", linewidth=0.6)
+            if outline_names is not None:
+                _name_units(ax, outline, outline_names, fontsize=8, dark=True)
+        if names is not None:
+            _name_units(ax, gdf, names, fontsize=6.5, dark=False)
+        ax.set_title(title)
+        _decorate(ax, projected=not bool(gdf.crs.is_geographic), note=note, language=language)
+        return _save(fig, path)
 
 
 #: Largest side (pixels) of the array a raster map is drawn from.
@@ -179,6 +248,30 @@ def display_array(values: np.ndarray, max_side: int) -> np.ndarray:
     return out
 
 
+def display_values(da: xr.DataArray, max_side: int) -> np.ndarray:
+    """:func:`display_array` of ``da``; dask-backed arrays are reduced chunk by chunk.
+
+    A raster streamed to disk (``gep run`` at 30 m or 10 m) is never read whole: each chunk
+    is reduced to its block means (NaN ignored, the edge padded with NaN), as
+    :func:`display_array` does for an array in memory.
+
+    Examples
+    --------
+    >>> import dask.array as dsa
+    >>> a = np.arange(16, dtype=float).reshape(4, 4)
+    >>> lazy = xr.DataArray(dsa.from_array(a, chunks=2), dims=("y", "x"))
+    >>> bool(np.array_equal(display_values(lazy, 2), display_array(a, 2)))
+    True
+    """
+    if da.chunks is None:
+        return display_array(np.asarray(da.values), max_side)
+    factor = int(np.ceil(max(da.shape) / max_side))
+    if factor <= 1:
+        return np.asarray(da.values, dtype=np.float64)
+    coarse = da.astype(np.float64).coarsen(y=factor, x=factor, boundary="pad").mean()
+    return np.asarray(coarse.values)
+
+
 def raster_map(
     da: xr.DataArray,
     path: Path,
@@ -187,52 +280,68 @@ def raster_map(
     legend: str,
     note: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
+    outline_names: pd.Series | None = None,
+    language: Language = "en",
 ) -> Path:
     """Map a per-pixel raster (robust 2–98 % colour stretch; diverging if it changes sign).
 
     Rasters larger than :data:`DISPLAY_MAX_SIDE` pixels a side are drawn from block means
     (:func:`display_array`): a 7.5-inch figure shows no more, and a 30 m or 10 m raster is not
-    copied, sorted and resampled whole by the plotting library.
+    copied, sorted and resampled whole by the plotting library. ``outline_names`` (indexed by
+    ``unit_id`` of ``outline``) are written on the outline's units.
     """
-    values = display_array(np.asarray(da.values), DISPLAY_MAX_SIDE)
+    values = display_values(da, DISPLAY_MAX_SIDE)
     finite = values[np.isfinite(values)]
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    x, y = da["x"].values, da["y"].values
-    extent = (
-        x[0] - (x[1] - x[0]) / 2,
-        x[-1] + (x[1] - x[0]) / 2,
-        y[-1] - (y[0] - y[1]) / 2,
-        y[0] + (y[0] - y[1]) / 2,
-    )
-    if finite.size and finite.min() < 0 < finite.max():
-        bound = float(np.percentile(np.abs(finite), 98)) or 1.0
-        image = ax.imshow(
-            values,
-            extent=extent,
-            cmap="RdBu",
-            norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound),
+    with _fonts(language):
+        fig, ax = plt.subplots(figsize=(7.5, 7.5))
+        x, y = da["x"].values, da["y"].values
+        extent = (
+            x[0] - (x[1] - x[0]) / 2,
+            x[-1] + (x[1] - x[0]) / 2,
+            y[-1] - (y[0] - y[1]) / 2,
+            y[0] + (y[0] - y[1]) / 2,
         )
-    else:
-        lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
-        image = ax.imshow(values, extent=extent, cmap="viridis", vmin=lo, vmax=hi or lo + 1)
-    fig.colorbar(image, ax=ax, shrink=0.7, label=legend)
-    if outline is not None:
-        outline.boundary.plot(ax=ax, color="white", linewidth=0.4)
-    ax.set_title(title)
-    _decorate(ax, projected=True, note=note)
-    return _save(fig, path)
+        if finite.size and finite.min() < 0 < finite.max():
+            bound = float(np.percentile(np.abs(finite), 98)) or 1.0
+            image = ax.imshow(
+                values,
+                extent=extent,
+                cmap="RdBu",
+                norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound),
+            )
+        else:
+            lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
+            image = ax.imshow(values, extent=extent, cmap="viridis", vmin=lo, vmax=hi or lo + 1)
+        fig.colorbar(image, ax=ax, shrink=0.7, label=legend)
+        if outline is not None:
+            outline.boundary.plot(ax=ax, color="white", linewidth=0.4)
+            if outline_names is not None:
+                _name_units(ax, outline, outline_names, fontsize=8, dark=True)
+        ax.set_title(title)
+        _decorate(ax, projected=True, note=note, language=language)
+        return _save(fig, path)
 
 
 def bar_chart(
-    values: pd.Series, path: Path, *, title: str, ylabel: str, note: str | None = None
+    values: pd.Series,
+    path: Path,
+    *,
+    title: str,
+    ylabel: str,
+    note: str | None = None,
+    language: Language = "en",
 ) -> Path:
-    """Bar chart of one value per unit (e.g. allocation by district)."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.bar([str(i) for i in values.index], values.to_numpy(), color="seagreen")
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", labelrotation=60, labelsize=8)
-    fig.subplots_adjust(bottom=0.25)
-    if note:
-        fig.text(0.01, 0.01, note, fontsize=8, color="firebrick", va="bottom")
-    return _save(fig, path)
+    """Bar chart of one value per unit (e.g. allocation by district), labelled by the index.
+
+    Index ``values`` by unit name to show names rather than codes.
+    """
+    with _fonts(language):
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        ax.bar([str(i) for i in values.index], values.to_numpy(), color="seagreen")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+        fig.subplots_adjust(bottom=0.25)
+        if note:
+            fig.text(0.01, 0.01, note, fontsize=8, color="firebrick", va="bottom")
+        return _save(fig, path)

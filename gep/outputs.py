@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -19,9 +21,10 @@ from gep.exports import (
     write_accounts_xlsx,
     write_units_gpkg,
 )
+from gep.i18n import Language, level_label, quantity_label, text, unit_label, yuan_unit
 from gep.io.atomic import staged_folder
-from gep.maps import bar_chart, choropleth, raster_map
-from gep.pipeline import Accounts
+from gep.maps import bar_chart, choropleth, largest_units, raster_map
+from gep.pipeline import CHUNK, Accounts
 
 __all__ = [
     "component_prices",
@@ -33,38 +36,61 @@ __all__ = [
 ]
 
 
-def ecosystem_type_index(cat: Catalog, year: int) -> tuple[np.ndarray, list[str]]:
+def ecosystem_type_index(
+    cat: Catalog, year: int, *, chunks: int | None = None
+) -> tuple[Any, list[str]]:
     """Per-pixel index into the ecosystem-type names of ``year``'s land cover, and the names.
 
     One byte per pixel (``-1`` where the land cover is nodata or its class has no type), instead
     of a string per pixel: the supply table sums each quantity per type with
-    :func:`numpy.bincount` on this index.
+    :func:`numpy.bincount` on this index. With ``chunks`` the index is a lazy dask array
+    (the land cover read by chunks when it is used).
 
     Returns
     -------
-    index : numpy.ndarray
+    index : numpy.ndarray or dask.array.Array
         int8, the land cover's shape.
     names : list of str
         Ecosystem-type names, sorted; ``names[index]`` is the pixel's type.
     """
     entry_id = cat.find(variable="landcover", year=year)
-    da = cat.raster(entry_id)
+    lazy = None if chunks is None else {"y": chunks, "x": chunks}
+    da = cat.raster(entry_id, chunks=lazy)
     scheme = load_scheme(cat.entry(entry_id).class_scheme or "clcd")
     names = sorted({str(t) for t in scheme["ecosystem_type"] if isinstance(t, str) and t})
     lut = np.full(256 if da.dtype.itemsize == 1 else 65536, -1, dtype=np.int8)
     for code, etype in zip(scheme["code"].astype(int), scheme["ecosystem_type"], strict=True):
         if isinstance(etype, str) and etype:
             lut[code] = names.index(etype)
-    index = lut[np.asarray(da.values).astype(np.int64, copy=False)]
-    index[~da.coords["valid"].values] = -1
-    return index, names
+    if chunks is not None:
+        import dask.array as dsa
+
+        codes, valid = da.data, da.coords["valid"].data
+        index = dsa.map_blocks(_apply_types, codes, valid, lut, dtype=np.int8)
+        return index, names
+    return _apply_types(np.asarray(da.values), da.coords["valid"].values, lut), names
+
+
+def _apply_types(codes: np.ndarray, valid: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    index = lut[np.asarray(codes).astype(np.int64, copy=False)]
+    index[~np.asarray(valid)] = -1
+    return index
 
 
 def ecosystem_types_present(cat: Catalog, year: int) -> set[str]:
-    """Names of the ecosystem types with at least one pixel in ``year``'s land cover."""
-    index, names = ecosystem_type_index(cat, year)
-    counts = np.bincount(index[index >= 0].astype(np.int64), minlength=len(names))
-    return {name for name, n in zip(names, counts, strict=True) if n}
+    """Names of the ecosystem types with at least one pixel in ``year``'s land cover.
+
+    Read by chunks of :data:`gep.pipeline.CHUNK` pixels (memory bounded by the chunk).
+    """
+    from gep.pipeline.inputs import codes_present
+
+    entry_id = cat.find(variable="landcover", year=year)
+    chunks = {"y": CHUNK, "x": CHUNK}
+    codes = codes_present(cat.raster(entry_id, chunks=chunks))
+    scheme = load_scheme(cat.entry(entry_id).class_scheme or "clcd")
+    types = scheme.set_index(scheme["code"].astype(int))["ecosystem_type"]
+    present = types.reindex(codes.astype(int))
+    return {str(t) for t in present if isinstance(t, str) and t}
 
 
 def component_prices(config: RunConfig, accounts: pd.DataFrame) -> pd.DataFrame:
@@ -101,15 +127,20 @@ def write_account_outputs(
     """Write the files of the accounting stage into ``folder``.
 
     ``accounts.csv`` and ``.xlsx``, ``gep_by_unit.csv``, ``service_shares.csv``,
-    ``decomposition.csv``, ``quantities.csv``, ``units.gpkg`` and ``supply_table.csv``.
+    ``decomposition.csv``, ``quantities.csv``, ``units.gpkg`` and ``supply_table.csv``. The
+    XLSX sheet names and headings are in the configuration's ``language``; values are exact.
     """
     folder.mkdir(parents=True, exist_ok=True)
     gep = gep_by_unit(acc.accounts)
     prices = component_prices(config, acc.accounts)
+    language = config.language
+    if language != "en":
+        # the English synthetic-data note is replaced by its translation (which names it too)
+        notes = [text(language, "synthetic_note") if n == SYNTHETIC_NOTE else n for n in notes]
     written = {
         "accounts.csv": write_accounts_csv(acc.accounts, folder / "accounts.csv"),
         "accounts.xlsx": write_accounts_xlsx(
-            acc.accounts, gep, prices, folder / "accounts.xlsx", notes=notes
+            acc.accounts, gep, prices, folder / "accounts.xlsx", notes=notes, language=language
         ),
         "gep_by_unit.csv": write_accounts_csv(gep, folder / "gep_by_unit.csv"),
         "service_shares.csv": write_accounts_csv(
@@ -126,10 +157,34 @@ def write_account_outputs(
         gdf["unit_id"] = gdf["unit_id"].astype(str)
         polygons[level.level] = gdf
     written["units.gpkg"] = write_units_gpkg(polygons, gep, folder / "units.gpkg")
-    types = {year: ecosystem_type_index(cat, year) for year in config.years}
+    lazy = any(da.chunks is not None for da in acc.rasters.values())
+    types = {
+        year: ecosystem_type_index(cat, year, chunks=CHUNK if lazy else None)
+        for year in config.years
+    }
     supply = supply_table(acc.rasters, types, prices)
     written["supply_table.csv"] = write_accounts_csv(supply, folder / "supply_table.csv")
     return written
+
+
+def _unit_polygons(cat: Catalog, config: RunConfig) -> dict[str, gpd.GeoDataFrame]:
+    """Polygons of every level in the reference grid's CRS: ``unit_id``, ``unit_name``."""
+    crs = cat.reference_grid().crs.to_wkt()
+    polygons = {}
+    for cfg in config.units:
+        entry = cat.entry(cfg.entry)
+        gdf = cat.vector(cfg.entry).rename(columns={entry.id_field: "unit_id"})
+        gdf["unit_id"] = gdf["unit_id"].astype(str)
+        if entry.name_field and entry.name_field in gdf.columns:
+            gdf["unit_name"] = gdf[entry.name_field].astype(str)
+        else:
+            gdf["unit_name"] = gdf["unit_id"]
+        polygons[cfg.level] = gdf.to_crs(crs)
+    return polygons
+
+
+def _names(gdf: gpd.GeoDataFrame) -> pd.Series:
+    return pd.Series(gdf["unit_name"].to_numpy(), index=gdf["unit_id"].to_numpy())
 
 
 def write_maps(
@@ -144,94 +199,126 @@ def write_maps(
 
     GEP per unit of the finest level (total, by category, change), every per-pixel quantity
     (from block means of large rasters, :func:`gep.maps.raster_map`) and the allocation per
-    district; ``step`` is called with the name of each map before it is drawn.
+    district; ``step`` is called with the name of each map before it is drawn. Titles, legends
+    and captions are in the configuration's ``language``, amounts in 10⁶ CNY (English) or
+    万元/亿元 (Chinese, :func:`gep.i18n.yuan_unit`); maps name the districts and the
+    :data:`gep.maps.LABELLED_UNITS` units with the largest values (names from the catalog's
+    ``name_field``).
     """
-    note = SYNTHETIC_NOTE if cat.synthetic else None
-    short = "SYNTHETIC INPUTS (sample region): not data about Beijing" if note else None
+    language: Language = config.language
+    note = text(language, "synthetic_short") if cat.synthetic else None
     base = config.valuation.base_year
     gep = gep_by_unit(acc.accounts)
-    levels = {u.level: u for u in config.units}
-    polygons = {}
-    for level, cfg in levels.items():
-        entry = cat.entry(cfg.entry)
-        gdf = cat.vector(cfg.entry).rename(columns={entry.id_field: "unit_id"})
-        gdf["unit_id"] = gdf["unit_id"].astype(str)
-        polygons[level] = gdf.to_crs(cat.reference_grid().crs.to_wkt())
+    polygons = _unit_polygons(cat, config)
     fine = config.units[-1].level
     top = polygons[config.units[0].level]
+    top_names = _names(top)
+    fine_names = _names(polygons[fine])
+    level = level_label(fine, language)
     last, first = max(config.years), min(config.years)
     rows = gep[(gep["level"] == fine) & (gep["year"] == last)].set_index("unit_id")
+    name_fine = fine != config.units[0].level  # one level: the outline names every unit
+    shared = {"note": note, "outline": top, "outline_names": top_names, "language": language}
     maps = []
-    step("GEP per unit")
-    path = choropleth(
-        polygons[fine],
-        rows["gep_constant_cny"] / 1e6,
-        folder / f"gep_{fine}_{last}.png",
-        title=f"GEP per {fine}, {last}",
-        legend=f"GEP, 10⁶ CNY yr⁻¹ ({base} prices)",
-        note=short,
-        outline=top,
-    )
-    maps.append((f"GEP per {fine}, {last} ({base} prices)", path))
-    for category, label in (
-        ("provisioning", "provisioning services"),
-        ("regulating", "regulating services (GEP-R)"),
-        ("cultural", "cultural services"),
-    ):
-        step(f"GEP {category} per unit")
-        path = choropleth(
+
+    def unit_map(column: str, name: str, *, title: str, legend: str, **kwargs: object) -> Path:
+        divisor, unit = yuan_unit(float(rows[column].abs().max()), language)
+        values = rows[column] / divisor
+        return choropleth(
             polygons[fine],
-            rows[f"gep_{category}_constant_cny"] / 1e6,
-            folder / f"gep_{category}_{fine}_{last}.png",
-            title=f"GEP, {label}, per {fine}, {last}",
-            legend=f"10⁶ CNY yr⁻¹ ({base} prices)",
-            note=short,
-            outline=top,
+            values,
+            folder / name,
+            title=title,
+            legend=legend.format(unit=unit),
+            names=largest_units(values, fine_names) if name_fine else None,
+            **shared,  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]
         )
-        maps.append((f"GEP {label} per {fine}, {last} ({base} prices)", path))
+
+    step("GEP per unit")
+    fields = {"level": level, "year": last, "base": base, "first": first, "last": last}
+    path = unit_map(
+        "gep_constant_cny",
+        f"gep_{fine}_{last}.png",
+        title=text(language, "map.gep.title", **fields),
+        legend=text(language, "map.gep.legend", unit="{unit}", base=base),
+    )
+    maps.append((text(language, "map.gep.caption", **fields), path))
+    for category in ("provisioning", "regulating", "cultural"):
+        step(f"GEP {category} per unit")
+        label = text(language, f"category.{category}")
+        path = unit_map(
+            f"gep_{category}_constant_cny",
+            f"gep_{category}_{fine}_{last}.png",
+            title=text(language, "map.category.title", category=label, **fields),
+            legend=text(language, "map.category.legend", unit="{unit}", base=base),
+        )
+        maps.append((text(language, "map.category.caption", category=label, **fields), path))
     if first != last:
         step("GEP change per unit")
-        path = choropleth(
-            polygons[fine],
-            rows["change_constant_cny"] / 1e6,
-            folder / f"gep_change_{fine}_{first}_{last}.png",
-            title=f"GEP change per {fine}, {first}→{last}",
-            legend=f"ΔGEP, 10⁶ CNY yr⁻¹ ({base} prices)",
-            note=short,
+        path = unit_map(
+            "change_constant_cny",
+            f"gep_change_{fine}_{first}_{last}.png",
+            title=text(language, "map.change.title", **fields),
+            legend=text(language, "map.change.legend", unit="{unit}", base=base),
             diverging=True,
-            outline=top,
         )
-        maps.append((f"GEP change per {fine}, {first}→{last}", path))
+        maps.append((text(language, "map.change.caption", **fields), path))
     for (name, year), da in acc.rasters.items():
         step(f"{name} {year}")
-        units = str(da.attrs.get("units", ""))
+        units = unit_label(str(da.attrs.get("units", "")), language)
+        quantity = quantity_label(name, language)
         path = raster_map(
             da,
             folder / f"{name}_{year}.png",
-            title=f"{name.replace('_', ' ')}, {year}",
-            legend=f"{units} per pixel",
-            note=short,
-            outline=top,
+            title=text(language, "map.raster.title", quantity=quantity, year=year),
+            legend=text(language, "map.raster.legend", units=units),
+            **shared,  # type: ignore[arg-type]
         )
-        maps.append((f"{name} {year} ({units} per pixel)", path))
+        caption = text(
+            language, "map.raster.caption", name=name, quantity=quantity, year=year, units=units
+        )
+        maps.append((caption, path))
     if allocation is not None:
-        step("allocation by district")
-        district = allocation[allocation["level"] == "district"].set_index("unit_id")
-        path = choropleth(
-            top,
-            district["amount_cny"] / 1e6,
-            folder / "allocation_district.png",
-            title="Compensation allocated per district",
-            legend="allocation, 10⁶ CNY",
-            note=short,
-        )
-        maps.append(("Compensation allocated per district", path))
-        path = bar_chart(
-            district["amount_cny"].sort_values(ascending=False) / 1e6,
-            folder / "allocation_district_bar.png",
-            title="Compensation per district",
-            ylabel="10⁶ CNY",
-            note=short,
-        )
-        maps.append(("Compensation per district (bar)", path))
+        maps += _allocation_maps(allocation, top, top_names, folder, note, language, step)
+    return maps
+
+
+def _allocation_maps(
+    allocation: pd.DataFrame,
+    top: gpd.GeoDataFrame,
+    names: pd.Series,
+    folder: Path,
+    note: str | None,
+    language: Language,
+    step: Callable[[str], None],
+) -> list[tuple[str, Path]]:
+    """The allocation per district as a map (names on the districts) and a bar chart."""
+    step("allocation by district")
+    district = allocation[allocation["level"] == "district"].set_index("unit_id")
+    amounts = district["amount_cny"].astype(float)
+    divisor, unit = yuan_unit(float(amounts.abs().max()), language)
+    path = choropleth(
+        top,
+        amounts / divisor,
+        folder / "allocation_district.png",
+        title=text(language, "map.allocation.title"),
+        legend=text(language, "map.allocation.legend", unit=unit),
+        note=note,
+        outline_names=names,
+        outline=top,
+        language=language,
+    )
+    maps = [(text(language, "map.allocation.caption"), path)]
+    ordered = (amounts / divisor).sort_values(ascending=False)
+    ordered.index = [str(names.get(u, u)) for u in ordered.index]
+    path = bar_chart(
+        ordered,
+        folder / "allocation_district_bar.png",
+        title=text(language, "map.bar.title"),
+        ylabel=unit,
+        note=note,
+        language=language,
+    )
+    maps.append((text(language, "map.bar.caption"), path))
     return maps

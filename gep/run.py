@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,10 +25,17 @@ from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import unverified
 from gep.accounts import gep_by_unit
 from gep.bulletin import write_bulletins
+from gep.chunked import STREAM_BLOCK
 from gep.config import RunConfig
 from gep.cropland import cropland_areas
+from gep.i18n import text
 from gep.io.atomic import remove_stale_partials, staged_folder
-from gep.linkage_inputs import check_condition_change_years, prepare_linkage
+from gep.linkage_inputs import (
+    as_text,
+    check_condition_change_years,
+    linkage_tables,
+    write_linkage_record,
+)
 from gep.manifest import write_manifest
 from gep.outputs import (
     component_prices,
@@ -36,33 +43,29 @@ from gep.outputs import (
     write_account_outputs,
     write_maps,
 )
-from gep.pipeline import Accounts, build_accounts, compute_quantities, unit_levels
-from gep.report import ReportContent, write_report
-from gep.services.purification import AIR_POLLUTANTS, WATER_POLLUTANTS
+from gep.pipeline import Accounts, build_accounts, stream_quantities, unit_levels
+from gep.report import write_run_report
+from gep.services import SERVICES
 
 if TYPE_CHECKING:
     from linkage.run import LinkResult
 
 log = logging.getLogger("gep")
 
-#: parameters of the catalog's parameter table that each service reads
-PARAMETERS_USED = {
-    "water_conservation": ("runoff_coefficient",),
-    "water_yield": ("kc", "root_depth", "lulc_veg"),
-    "soil_retention": ("usle_c", "usle_p", "rusle_applies"),
-    "carbon_stock_change": ("c_above", "c_below", "c_soil", "c_dead"),
-    "climate_regulation": ("climate_transpiring", "climate_evaporating"),
-    "flood_regulation": ("storm_runoff_coefficient",),
-    "air_purification": tuple(f"air_capacity_{p}" for p in AIR_POLLUTANTS),
-    "water_purification": tuple(f"water_capacity_{p}" for p in WATER_POLLUTANTS),
-}
 
-#: why a quantity can be nodata inside a unit, for the data-quality warnings
-NODATA_REASONS = {
-    "soil_retention": "nodata in an input (the accounting RUSLE has no stream mask)",
-    "avoided_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
-    "sediment_export": "InVEST's SDR convention: nodata on streams and where no stream is reached",
-}
+def parameters_used(services: list[str] | tuple[str, ...]) -> set[str]:
+    """Parameters of the catalog's parameter table that ``services`` read (their specs)."""
+    return {p for s in services if s in SERVICES for p in SERVICES[s].spec.parameters_used}
+
+
+def nodata_reason(quantity: str) -> str:
+    """Why ``quantity`` can be nodata inside a unit (its output's ``nodata_note``)."""
+    for service in SERVICES.values():
+        for output in service.spec.outputs:
+            if output.name == quantity and output.nodata_note:
+                return output.nodata_note
+    return "nodata in an input"
+
 
 STAGES = (
     "check inputs",
@@ -145,11 +148,17 @@ def check_inputs(config: RunConfig) -> Catalog:
 
 
 def _write_rasters(acc: Accounts, config: RunConfig, folder: Path, reporter: Reporter) -> list[str]:
+    """Quantity rasters not yet written (streamed runs wrote them) and the value rasters.
+
+    Value rasters are the quantity times its component's constant price (a scalar per
+    component and year), written block by block from the (lazy) quantity rasters.
+    """
     written = []
     prices = component_prices(config, acc.accounts)
     for (name, year), da in acc.rasters.items():
         reporter.step(f"{name} {year}")
-        write_cog(da, folder / f"{name}_{year}.tif")
+        if not (folder / f"{name}_{year}.tif").exists():
+            write_cog(da, folder / f"{name}_{year}.tif")
         written.append(f"rasters/{name}_{year}.tif")
         rows = prices[(prices["quantity_name"] == name) & (prices["year"] == year)]
         for row in rows.to_dict("records"):
@@ -195,27 +204,29 @@ def district_summary(
 
 
 def _run_linkage(cat: Catalog, config: RunConfig, acc: Accounts, folder: Path) -> LinkResult | None:
+    """The allocation, handed over in memory; the inputs are kept in ``linkage_inputs/``.
+
+    The tables go to :func:`linkage.run.compute_link` as the text the record's CSV files hold
+    (:func:`gep.linkage_inputs.as_text`), so ``gep link linkage_inputs/policy.yaml``
+    recomputes the same allocation from the record.
+    """
     policy = config.linkage_file()
     if policy is None:
         return None
-    from linkage.run import run_link
+    from linkage.run import link_and_write
 
     cropland = cropland_areas(cat, acc.levels, config.years)
-    concrete = prepare_linkage(
-        cat,
-        acc.accounts,
-        policy,
-        folder / "linkage_inputs",
-        cropland=cropland,
-        weather_neutral=acc.weather_neutral,
+    concrete, tables = linkage_tables(
+        cat, acc.accounts, policy, cropland=cropland, weather_neutral=acc.weather_neutral
     )
-    return run_link(concrete, folder)
+    write_linkage_record(folder / "linkage_inputs", concrete, tables)
+    return link_and_write(concrete, {name: as_text(t) for name, t in tables.items()}, folder)
 
 
 def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[str]:
     warnings = list(acc.warnings)
     params = cat.table(config.parameters)
-    used = {p for service in config.services for p in PARAMETERS_USED.get(service, ())}
+    used = parameters_used(list(config.services))
     present = set()
     for year in config.years:
         present |= ecosystem_types_present(cat, year)
@@ -227,7 +238,7 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
     low = acc.quantities[acc.quantities["valid_fraction"] < 0.999]
     for name, rows in low.groupby("quantity_name"):
         worst = rows.nsmallest(1, "valid_fraction").iloc[0]
-        why = NODATA_REASONS.get(str(name), "nodata in an input")
+        why = nodata_reason(str(name))
         warnings.append(
             f"{name}: {len(rows)} unit-year rows have nodata inside the unit (lowest valid "
             f"share {worst['valid_fraction']:.1%}, {worst['level']} {worst['unit_id']} "
@@ -240,111 +251,52 @@ def _quality_warnings(cat: Catalog, config: RunConfig, acc: Accounts) -> list[st
     return warnings
 
 
-CATEGORY_COLUMNS = (
-    "gep_provisioning_constant_cny",
-    "gep_regulating_constant_cny",
-    "gep_cultural_constant_cny",
-    "gep_r_constant_cny",
-)
-
-
-def gep_summary_lines(accounts: pd.DataFrame, base_year: int) -> list[str]:
-    """One line per level and year: GEP, its categories and GEP-R; partial totals say so."""
-    gep = gep_by_unit(accounts)
-    totals = gep.groupby(["level", "year"], as_index=False)[
-        ["gep_constant_cny", *CATEGORY_COLUMNS]
-    ].sum()
-    missing = str(gep["gep_missing"].iloc[0]) if len(gep) else ""
-    label = f"GEP [PARTIAL 部分核算; missing: {missing}]" if missing else "GEP"
-    lines = []
-    for r in totals.to_dict("records"):
-        v = {k: float(r[k]) / 1e8 for k in ("gep_constant_cny", *CATEGORY_COLUMNS)}
-        lines.append(
-            f"{r['level']}s, {r['year']}: {label} {v['gep_constant_cny']:,.2f} 亿元 "
-            f"({base_year} prices); provisioning 供给 {v['gep_provisioning_constant_cny']:,.2f}, "
-            f"regulating 调节 (GEP-R) {v['gep_regulating_constant_cny']:,.2f}, cultural 文化 "
-            f"{v['gep_cultural_constant_cny']:,.2f} 亿元"
-        )
-    return lines
-
-
-def _report(
+def _accounts(
     cat: Catalog,
     config: RunConfig,
-    acc: Accounts,
-    summary: pd.DataFrame,
-    maps: list[tuple[str, Path]],
-    warnings: list[str],
-    path: Path,
-) -> Path:
-    prices = component_prices(config, acc.accounts)
-    observed = acc.accounts[["service", "component", "year", "price_observed_year"]]
-    prices = prices.merge(
-        observed.drop_duplicates(["service", "component", "year"]),
-        on=["service", "component", "year"],
-        how="left",
+    folder: Path,
+    reporter: Reporter,
+    scheduler: str | None,
+    chunks: int | None,
+    lap: Callable[[str], None],
+) -> Accounts:
+    """Services and accounts: streamed by chunks, or gathered from a dask scheduler.
+
+    The single-process run streams (:func:`gep.pipeline.stream_quantities`): every quantity
+    is written to ``folder`` and summed per unit chunk by chunk, and the accounts are built
+    from those sums; ``acc.rasters`` are the written files, opened lazily. On a scheduler
+    (:func:`gep.distributed.compute_quantities`) the quantities are computed on the cluster
+    and gathered.
+    """
+    params = cat.table(config.parameters)
+    if scheduler is None:
+        chunks = chunks or STREAM_BLOCK
+        levels = unit_levels(cat, config, blockwise=True)
+        streamed = stream_quantities(
+            cat, config, params, levels, folder, chunks=chunks, progress=reporter.step
+        )
+        lap("services")
+        reporter.stage("accounts")
+        return build_accounts(
+            cat,
+            config,
+            streamed.rasters,
+            levels,
+            params=params,
+            progress=reporter.step,
+            quantities=streamed.quantities,
+            chunks=chunks,
+        )
+    from gep.distributed import CLUSTER_CHUNK
+    from gep.distributed import compute_quantities as on_scheduler
+
+    levels = unit_levels(cat, config)
+    rasters = on_scheduler(
+        cat, config, params, reporter.step, scheduler_spec=scheduler, chunks=chunks or CLUSTER_CHUNK
     )
-    methods = prices[
-        [
-            "service",
-            "component",
-            "year",
-            "factor",
-            "price_current_cny",
-            "price_constant_cny",
-            "price_unit",
-            "price_year",
-            "price_observed_year",
-            "deflator",
-            "price_source",
-            "price_confidence",
-        ]
-    ]
-    params = cat.table(config.parameters)[
-        ["ecosystem_type", "parameter", "value", "unit", "confidence", "source"]
-    ]
-    service_params = pd.DataFrame(
-        [
-            {"service": s, "parameter": k, "value": str(v)}
-            for s, ps in config.services.items()
-            for k, v in ps.items()
-        ],
-        columns=["service", "parameter", "value"],
-    )
-    lines = gep_summary_lines(acc.accounts, config.valuation.base_year)
-    lines.append(f"services: {', '.join(config.services)}; years: {config.years}")
-    top = acc.accounts[acc.accounts["level"] == config.units[0].level]
-    by_service = top.pivot_table(
-        index=["service", "component"], columns="year", values="value_constant_cny", aggfunc="sum"
-    )
-    by_service.columns = [f"{c} (CNY yr-1)" for c in by_service.columns]
-    gep = gep_by_unit(acc.accounts)
-    by_category = gep[gep["level"] == config.units[0].level][
-        ["unit_id", "unit_name", "year", "gep_constant_cny", *CATEGORY_COLUMNS, "gep_scope"]
-    ]
-    content = ReportContent(
-        title=f"GEP accounts and compensation: {config.name}",
-        summary_lines=lines,
-        tables=[
-            ("GEP per district (constant prices, CNY yr⁻¹)", summary),
-            (
-                f"GEP by category and GEP-R per {config.units[0].level} (constant prices, "
-                "CNY yr⁻¹; 供给 provisioning, 调节 regulating = GEP-R, 文化 cultural)",
-                by_category,
-            ),
-            (
-                f"GEP by service component, all {config.units[0].level}s (constant prices)",
-                by_service.reset_index(),
-            ),
-            ("Service parameters set in the run configuration", service_params),
-        ],
-        maps=maps,
-        methods=methods,
-        parameters=params,
-        warnings=warnings,
-        synthetic_note=SYNTHETIC_NOTE if cat.synthetic else None,
-    )
-    return write_report(content, path)
+    lap("services")
+    reporter.stage("accounts")
+    return build_accounts(cat, config, rasters, levels, params=params, progress=reporter.step)
 
 
 def execute(
@@ -353,14 +305,15 @@ def execute(
     *,
     reporter: Reporter | None = None,
     scheduler: str | None = None,
-    chunks: int = 2048,
+    chunks: int | None = None,
 ) -> RunResult:
     """Run the whole pipeline into ``out`` (built in a temporary folder, moved at the end).
 
-    ``scheduler`` (``local``, ``threads`` or ``tcp://HOST:PORT``) computes the per-pixel
-    services on chunked inputs (``chunks`` cells a side) with dask, locally or on a
-    dask.distributed cluster (:func:`gep.distributed.compute_quantities`); the results equal
-    the single-process run.
+    The services are streamed: computed, written and summed per unit one window of
+    ``chunks`` cells a side at a time (default :data:`gep.chunked.STREAM_BLOCK`; memory grows
+    with its square, not with the raster). ``scheduler`` (``local``, ``threads`` or
+    ``tcp://HOST:PORT``) computes them instead on dask chunks (default 2048) on a cluster and
+    gathers them (:func:`gep.distributed.compute_quantities`); the accounts are the same.
     """
     reporter = reporter or SilentReporter()
     timings: dict[str, float] = {}
@@ -381,19 +334,7 @@ def execute(
         for folder in stale:
             log.warning("removed %s, left by an earlier run into %s that was killed", folder, out)
         reporter.stage("services")
-        levels = unit_levels(cat, config)
-        params = cat.table(config.parameters)
-        if scheduler is None:
-            rasters = compute_quantities(cat, config, params, reporter.step)
-        else:
-            from gep.distributed import compute_quantities as on_scheduler
-
-            rasters = on_scheduler(
-                cat, config, params, reporter.step, scheduler_spec=scheduler, chunks=chunks
-            )
-        lap("services")
-        reporter.stage("accounts")
-        acc = build_accounts(cat, config, rasters, levels, params=params, progress=reporter.step)
+        acc = _accounts(cat, config, tmp / "rasters", reporter, scheduler, chunks, lap)
         lap("accounts")
         reporter.stage("rasters")
         outputs = _write_rasters(acc, config, tmp / "rasters", reporter)
@@ -412,7 +353,8 @@ def execute(
             allocation,
             None if link is None else link.programmes,
             tmp / "bulletins",
-            synthetic_note=SYNTHETIC_NOTE if cat.synthetic else None,
+            synthetic_note=text(config.language, "synthetic_note") if cat.synthetic else None,
+            language=config.language,
         )
         lap("bulletins")
         summary = district_summary(acc, allocation, config.years)
@@ -423,7 +365,7 @@ def execute(
         warnings = _quality_warnings(cat, config, acc)
         for w in warnings:
             log.warning(w)
-        _report(cat, config, acc, summary, maps, warnings, tmp / "report.html")
+        write_run_report(cat, config, acc, summary, maps, warnings, tmp / "report.html")
         lap("report")
         outputs += [str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()]
         write_manifest(

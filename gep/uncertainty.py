@@ -16,6 +16,11 @@ keeps, per unit, the terms a sample needs:
 Distributions are declared as ``{name: {dist: normal, mean: .., sd: ..}}`` (normal, lognormal,
 uniform, triangular; :mod:`gep.analysis.distributions`). Sampling is seeded. Allocations
 recomputed per sample are in :mod:`gep.analysis.allocation`.
+
+Inputs that are maps rather than numbers are sampled as *perturbations* that add a change to
+the quantities of each sample: multiplicative error fields of precipitation and ET₀ / ET
+(:mod:`gep.analysis.input_errors`) and land-cover misclassification from a confusion matrix
+(:mod:`gep.analysis.confusion`).
 """
 
 from __future__ import annotations
@@ -118,6 +123,9 @@ class GEPModel:
     units: pd.DataFrame
     year: int
     components: list[ComponentTerm]
+    #: objects with ``sample(n, *, seed) → {quantity: (n, units) change}`` (input error fields,
+    #: land-cover misclassification), added to the quantities of a Monte Carlo sample
+    perturbations: list[Any] = field(default_factory=list)
 
     @property
     def parameters(self) -> list[str]:
@@ -135,9 +143,15 @@ class GEPModel:
                 "(build it with these parameters: build_gep_model(..., parameters=[...]))"
             )
 
-    def component_values(self, samples: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Value in CNY (constant prices) per component, sample and unit."""
+    def component_values(
+        self, samples: pd.DataFrame, deltas: Mapping[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Value in CNY (constant prices) per component, sample and unit.
+
+        ``deltas`` adds a change per sample and unit to named quantities (perturbations).
+        """
         out = {}
+        deltas = deltas or {}
         n = len(samples)
         for c in self.components:
             price_name = f"price:{c.price_item}"
@@ -146,13 +160,26 @@ class GEPModel:
                 if price_name in samples.columns
                 else np.ones(n)
             )
-            out[c.key] = c.quantity.evaluate(samples) * c.value_per_quantity * ratio[:, None]
+            quantity = c.quantity.evaluate(samples)
+            if c.quantity.name in deltas:
+                quantity = quantity + deltas[c.quantity.name]
+            out[c.key] = quantity * c.value_per_quantity * ratio[:, None]
         return out
 
-    def evaluate(self, samples: pd.DataFrame) -> np.ndarray:
+    def evaluate(
+        self, samples: pd.DataFrame, deltas: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
         """GEP in CNY (constant prices) per sample and unit, shape ``(n_samples, n_units)``."""
         self.check(samples.columns)
-        return np.sum(list(self.component_values(samples).values()), axis=0)
+        return np.sum(list(self.component_values(samples, deltas).values()), axis=0)
+
+    def sample_perturbations(self, n: int, *, seed: int) -> dict[str, np.ndarray]:
+        """Sum of the perturbations' changes per quantity, ``(n, units)`` each (seeded)."""
+        total: dict[str, np.ndarray] = {}
+        for k, perturbation in enumerate(self.perturbations):
+            for name, delta in perturbation.sample(n, seed=seed + k).items():
+                total[name] = total.get(name, 0.0) + delta
+        return total
 
     def baseline(self) -> np.ndarray:
         """GEP per unit at the configured parameters and prices (CNY)."""
@@ -285,6 +312,15 @@ def _quantity_term(
         rkls = np.asarray(ds["soil_loss_potential"].values)
         term.slopes, term.reference = _soil_retention_slopes(cat, level, year, params, names, rkls)
     elif name == "water_yield" and "seasonality" in names:
+        from gep.pipeline.inputs import has_layer
+
+        if has_layer(cat, "seasonality"):
+            raise InputError(
+                "uncertainty: the catalog has per-basin Z (variable seasonality, written by gep "
+                "calibrate), so the region's seasonality applies only outside the fitted basins;"
+                " sampling it is not supported there: draw the fitted Z from posterior_runs "
+                "of a region-wide fit, or analyse the base catalog"
+            )
         term.nonlinear = _water_yield_nonlinear(cat, level, year, params)
         term.nonlinear_parameters = ("seasonality",)
     return term
@@ -296,6 +332,8 @@ def build_gep_model(
     level: str = "district",
     year: int | None = None,
     parameters: Iterable[str] = (),
+    input_errors: Mapping[str, Any] | None = None,
+    confusion: Any | None = None,
 ) -> GEPModel:
     """Run the configured services once and keep what samples of ``parameters`` need.
 
@@ -311,6 +349,11 @@ def build_gep_model(
         Model parameters that will be sampled: ``runoff_coefficient:<type>``,
         ``nep_npp_ratio``, ``usle_c:<type>``, ``seasonality`` (prices ``price:<item>`` are
         always available).
+    input_errors : mapping, optional
+        Variable → :class:`gep.analysis.input_errors.FieldError` (precipitation,
+        reference_evapotranspiration, evapotranspiration).
+    confusion : gep.analysis.confusion.ConfusionMatrix, optional
+        Land-cover misclassification to sample.
 
     Returns
     -------
@@ -330,11 +373,33 @@ def build_gep_model(
             quantities[comp.quantity] = _quantity_term(
                 cat, config, unit, year, comp.quantity, names, datasets
             )
-    return GEPModel(
+    model = GEPModel(
         unit.units[["unit_id", "unit_name"]].copy(),
         year,
         _components(config, quantities, unit, year),
     )
+    if input_errors:
+        from gep.analysis.input_errors import build_input_errors
+
+        wy = config.services.get("water_yield") or {}
+        model.perturbations.append(
+            build_input_errors(
+                cat,
+                unit,
+                year,
+                cat.table(config.parameters),
+                input_errors,
+                quantities=list(quantities),
+                seasonality=wy.get("seasonality"),
+            )
+        )
+    if confusion is not None:
+        from gep.analysis.confusion import build_misclassification
+
+        model.perturbations.append(
+            build_misclassification(cat, config, unit, year, confusion, list(quantities))
+        )
+    return model
 
 
 def _components(
@@ -469,6 +534,8 @@ def monte_carlo(
     """
     model.check(distributions)
     samples = sample_distributions(distributions, n, seed=seed)
+    if samples.empty:  # only joint draws or perturbations: n rows without columns
+        samples = pd.DataFrame(index=range(n))
     if joint is not None:
         model.check(joint.columns)
         both = sorted(set(joint.columns) & set(distributions))
@@ -478,7 +545,8 @@ def monte_carlo(
                 f"repeat declared distributions (both: {both})"
             )
         samples = pd.concat([samples, joint.reset_index(drop=True)], axis=1)
-    gep = model.evaluate(samples)
+    deltas = model.sample_perturbations(n, seed=seed + 2) if model.perturbations else None
+    gep = model.evaluate(samples, deltas)
     baseline = model.baseline()
     result = MonteCarloResult(model.units, samples, gep, baseline)
     if allocate is not None:

@@ -430,16 +430,20 @@ def run_link(config_path: Path, out_dir: Path | None = None) -> LinkResult:
         If township floors and caps cannot hold within a district's envelope (nothing
         written).
     """
-    result = compute_link(*read_link(config_path))
     target = out_dir if out_dir is not None else Path.cwd() / "gep-link-output"
-    written = write_outputs(result, target)
-    return LinkResult(
-        result.config,
-        result.allocation,
-        result.scores,
-        result.audit,
-        result.inputs,
-        result.programmes,
-        result.summary,
-        written,
-    )
+    return link_and_write(*read_link(config_path), target)
+
+
+def link_and_write(
+    config: LinkConfig | Mapping[str, Any], tables: Mapping[str, pd.DataFrame], out_dir: Path
+) -> LinkResult:
+    """:func:`compute_link` in memory, then write its outputs into ``out_dir`` (atomically).
+
+    Returns
+    -------
+    LinkResult
+        The result, with ``outputs`` naming the files written.
+    """
+    result = compute_link(config, tables)
+    written = write_outputs(result, out_dir)
+    return replace(result, outputs=written)

@@ -16,7 +16,7 @@ ROOT = Path(gep.__file__).resolve().parent
 
 #: Layer of every gep module, by name prefix (the longest matching prefix wins).
 LAYERS: list[tuple[str, ...]] = [
-    ("gep.errors", "gep.units", "gep"),
+    ("gep.errors", "gep.units", "gep.i18n", "gep"),
     ("gep.io", "gep.kernels"),
     ("gep.routing", "gep.zones"),
     ("gep.services",),
@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gep.validate",
         "gep.distributed",
         "gep.chunked",
+        "gep.synthetic",
         "gep.linkage_inputs",
     ),
     (
@@ -35,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gep.maps",
         "gep.report",
         "gep.bulletin",
+        "gep.fonts",
         "gep.manifest",
         "gep.summary",
         "gep.store",
@@ -49,6 +51,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gep.occupation",
         "gep.analysis",
         "gep.serve",
+        "gep.scenario",
     ),
     ("gep.cli",),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -10,8 +12,21 @@ from data_catalog.errors import InputError
 from gep.accounts.units import (
     UnitLevel,
 )
-from gep.accounts.zonal import _level_sums, zonal_sum
+from gep.accounts.zonal import LevelSums, sum_levels
 from gep.services.catalogue import CATEGORIES, category_or_unclassified, missing_items
+
+QUANTITY_COLUMNS = [
+    "unit_id",
+    "unit_name",
+    "level",
+    "parent_id",
+    "area_km2",
+    "year",
+    "quantity_name",
+    "quantity",
+    "quantity_unit",
+    "valid_fraction",
+]
 
 ACCOUNT_COLUMNS = [
     "unit_id",
@@ -31,19 +46,25 @@ ACCOUNT_COLUMNS = [
 
 def quantity_table(
     levels: list[UnitLevel],
-    quantities: dict[tuple[str, int], xr.DataArray],
+    quantities: Mapping[tuple[str, int], xr.DataArray],
+    sums: list[LevelSums] | None = None,
 ) -> pd.DataFrame:
     """Tidy table of physical quantities per unit, year and quantity name.
 
-    Blockwise levels sum every quantity in one pass over the grid (one coverage per block).
+    Blockwise levels sum every quantity in one pass over the grid (one coverage per block,
+    one dask pass for all levels: :func:`gep.accounts.zonal.sum_levels`).
 
     Parameters
     ----------
     levels : list of UnitLevel
         E.g. districts and townships.
-    quantities : dict
+    quantities : mapping
         ``(quantity_name, year) → per-pixel DataArray`` with ``attrs["units"]`` per pixel
-        (e.g. ``"m3 yr-1"``).
+        (e.g. ``"m3 yr-1"``); numpy- or dask-backed.
+    sums : list, optional
+        Sums already computed (per level, per quantity in the order of ``quantities``: the
+        ``(sums, valid_fraction)`` of :func:`gep.accounts.zonal.zonal_sum`), e.g. in the pass
+        that wrote the rasters; ``quantities`` then only need ``attrs``.
 
     Returns
     -------
@@ -54,25 +75,22 @@ def quantity_table(
     for (name, year), da in quantities.items():
         if not da.attrs.get("units"):
             raise InputError(f"quantity '{name}' ({year}) has no units attribute")
-    rasters = list(quantities.values())
-    results = [
-        _level_sums(level, rasters)
-        if level.blockwise
-        else [zonal_sum(level, da.values) for da in rasters]
-        for level in levels
-    ]
+    if sums is None:
+        sums = sum_levels(levels, list(quantities.values()))
     frames = []
     for q, ((name, year), da) in enumerate(quantities.items()):
-        for level, sums in zip(levels, results, strict=True):
+        for level, level_sums in zip(levels, sums, strict=True):
             frames.append(
                 level.units.assign(
                     year=year,
                     quantity_name=name,
-                    quantity=sums[q][0],
+                    quantity=level_sums[q][0],
                     quantity_unit=da.attrs["units"],
-                    valid_fraction=sums[q][1],
+                    valid_fraction=level_sums[q][1],
                 )
             )
+    if not frames:
+        return pd.DataFrame(columns=QUANTITY_COLUMNS)
     return pd.concat(frames, ignore_index=True)
 
 

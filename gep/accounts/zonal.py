@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -180,8 +180,14 @@ def _blockwise_totals(
     """
     import dask
 
-    n_units, n_rasters = len(polygons), len(arrays)
-    lazy = _same_blocks(arrays, block)
+    parts = _blockwise_parts(polygons, grid, _same_blocks(arrays, block))
+    return _add_parts(dask.compute(*parts), len(arrays), len(polygons))
+
+
+def _blockwise_parts(polygons: gpd.GeoDataFrame, grid: Grid, lazy: list[Any]) -> list[Any]:
+    """One delayed :func:`_block_totals` per block of the dask arrays ``lazy`` (same chunks)."""
+    import dask
+
     chunks = [a.to_delayed() for a in lazy]  # each block's own task: no copy by dask
     row_edges = np.cumsum((0, *lazy[0].chunks[0]))
     col_edges = np.cumsum((0, *lazy[0].chunks[1]))
@@ -206,14 +212,118 @@ def _blockwise_totals(
                         rows[hit], wkb[hit].tolist(), bounds, numbers, *(c[i, j] for c in chunks)
                     )
                 )
+    return parts
+
+
+def _add_parts(
+    results: Sequence[Any], n_rasters: int, n_units: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add up the per-block results of :func:`_block_totals`."""
     sums = np.zeros((n_rasters, n_units))
     valid = np.zeros((n_rasters, n_units))
     covered = np.zeros(n_units)
-    for hit_rows, part_sums, part_valid, part_covered in dask.compute(*parts):
+    for hit_rows, part_sums, part_valid, part_covered in results:
         sums[:, hit_rows] += part_sums
         valid[:, hit_rows] += part_valid
         covered[hit_rows] += part_covered
     return sums, valid, covered
+
+
+LevelSums = list[tuple[np.ndarray, np.ndarray]]
+
+
+class LevelAccumulator:
+    """Sums of a blockwise level, added block by block as the caller computes the blocks.
+
+    For a caller that walks the grid itself (``gep run`` computes each block of every quantity,
+    writes it and sums it before the next): ``add(window, blocks)`` adds one block of every
+    raster, :meth:`result` gives per raster the ``(sums, valid_fraction)`` of
+    :func:`zonal_sum`. The coverage of each block is exact (as :func:`zonal_sum_chunked`).
+
+    Parameters
+    ----------
+    level : UnitLevel
+        A blockwise level (polygons and grid).
+    n_rasters : int
+        Rasters summed (the length of each ``blocks`` given to :meth:`add`).
+    block_shape : tuple of int
+        The largest block that will be added.
+    """
+
+    def __init__(self, level: UnitLevel, n_rasters: int, block_shape: tuple[int, int]) -> None:
+        polygons, grid = level._blockwise_inputs()
+        pixels = _pixel_space(polygons, grid)
+        self._tree = shapely.STRtree(pixels)
+        self._wkb = np.asarray(shapely.to_wkb(pixels), dtype=object)
+        self._rows = polygons["_row"].to_numpy()
+        self._numbers = _CellNumbers(grid.crs.to_wkt(), block_shape)
+        self._n_units = len(polygons)
+        self._n_rasters = n_rasters
+        self._results: list[Any] = []
+
+    def add(self, window: tuple[slice, slice], blocks: Sequence[np.ndarray]) -> None:
+        """Add the block ``window`` (row and column slices) of every raster."""
+        bounds = _pixel_bounds(window)
+        hit = np.sort(self._tree.query(shapely.box(*bounds), predicate="intersects"))
+        if hit.size:
+            self._results.append(
+                _block_totals(
+                    self._rows[hit], self._wkb[hit].tolist(), bounds, self._numbers, *blocks
+                )
+            )
+
+    def result(self) -> LevelSums:
+        """Per raster, the sums and valid fractions over the units."""
+        sums, valid, covered = _add_parts(self._results, self._n_rasters, self._n_units)
+        return [_finish(sums[k], valid[k], covered) for k in range(self._n_rasters)]
+
+
+def level_sum_tasks(
+    level: UnitLevel, arrays: Sequence[Any]
+) -> tuple[list[Any], Callable[[Sequence[Any]], LevelSums]]:
+    """The delayed block tasks of a blockwise level's sums, and how to finish them.
+
+    For computing the sums in the same dask pass as other work on the same arrays (writing
+    them, other levels): ``parts, finish = level_sum_tasks(level, arrays)``, then
+    ``finish(dask.compute(*parts))`` gives, per array, the ``(sums, valid_fraction)`` of
+    :func:`zonal_sum`. ``arrays`` are dask arrays on the level's grid with the same chunks
+    (numpy arrays are cut into the level's blocks).
+    """
+    polygons, grid = level._blockwise_inputs()
+    for a in arrays:
+        _check_cells(level, int(np.prod(a.shape)), grid.shape[0] * grid.shape[1])
+    lazy = _same_blocks([a.reshape(grid.shape) for a in arrays], level.block)
+    parts = _blockwise_parts(polygons, grid, lazy)
+
+    def finish(results: Sequence[Any]) -> LevelSums:
+        sums, valid, covered = _add_parts(results, len(lazy), len(polygons))
+        return [_finish(sums[k], valid[k], covered) for k in range(len(lazy))]
+
+    return parts, finish
+
+
+def sum_levels(levels: Sequence[UnitLevel], rasters: Sequence[Any]) -> list[LevelSums]:
+    """Sums and valid fractions of every raster over every level, per level.
+
+    Blockwise levels are summed in one dask pass for all of them (each block of a lazy raster
+    is computed once); matrix levels through :func:`zonal_sum`.
+    """
+    import dask
+
+    data = [r.data if isinstance(r, xr.DataArray) else r for r in rasters]
+    tasks = {k: level_sum_tasks(level, data) for k, level in enumerate(levels) if level.blockwise}
+    flat = [part for parts, _ in tasks.values() for part in parts]
+    computed = list(dask.compute(*flat)) if flat else []
+    out: list[LevelSums] = []
+    start = 0
+    for k, level in enumerate(levels):
+        if k in tasks:
+            parts, finish = tasks[k]
+            out.append(finish(computed[start : start + len(parts)]))
+            start += len(parts)
+        else:
+            out.append([zonal_sum(level, np.asarray(r)) for r in data])
+    return out
 
 
 def _same_blocks(arrays: list[Any], block: int) -> list[Any]:

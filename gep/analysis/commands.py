@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_catalog.errors import InputError
 from gep.analysis.config import AnalysisConfig, load_analysis_config
+from gep.analysis.confusion import ConfusionMatrix, load_confusion
 from gep.config import RunConfig, load_run_config
 from gep.io.atomic import atomic_write
 from gep.sensitivity import gep_function, morris_screening, sobol_analysis
@@ -83,11 +84,31 @@ def _posterior_columns(config: AnalysisConfig) -> tuple[pd.DataFrame | None, lis
     return runs[columns], columns
 
 
+def _confusion(config: AnalysisConfig, run: RunConfig) -> ConfusionMatrix | None:
+    """The checked confusion matrix (class codes of the run's land-cover scheme), if any."""
+    if config.landcover_confusion is None:
+        return None
+    from data_catalog.catalog import load_catalog
+
+    cat = load_catalog(run.catalog_file())
+    year = int(config.year if config.year is not None else run.years[-1])
+    scheme = cat.entry(cat.find(variable="landcover", year=year)).class_scheme or "clcd"
+    settings = config.landcover_confusion
+    return load_confusion(config.resolve(settings.table), kind=settings.kind, scheme=scheme)
+
+
 def _model(config: AnalysisConfig, extra: list[str]) -> tuple[GEPModel, list[str], float]:
     start = time.perf_counter()
     run, dropped = _restricted(load_run_config(config.run_config_file()), config.quantities)
     parameters = [n for n in [*config.distributions, *extra] if not n.startswith("price:")]
-    model = build_gep_model(run, level=config.level, year=config.year, parameters=parameters)
+    model = build_gep_model(
+        run,
+        level=config.level,
+        year=config.year,
+        parameters=parameters,
+        input_errors=config.input_errors,
+        confusion=_confusion(config, run),
+    )
     model.check([*config.distributions, *extra])
     return model, dropped, time.perf_counter() - start
 
@@ -146,6 +167,13 @@ def run_uncertainty(config_path: Path, out: Path | None = None) -> dict[str, Any
         "n_samples": config.n_samples,
         "parameters": ", ".join(mc.samples.columns),
         "dropped_quantities": ", ".join(dropped) or "none",
+        "input_errors": ", ".join(
+            f"{v} (cv {e.cv:g}, {e.spatial})" for v, e in config.input_errors.items()
+        )
+        or "none",
+        "landcover_confusion": str(config.resolve(config.landcover_confusion.table))
+        if config.landcover_confusion is not None
+        else "none",
     }
     for q, value in zip(config.percentiles, np.percentile(total, config.percentiles), strict=True):
         result[f"gep_total_p{q:g}_cny"] = float(value)
@@ -197,6 +225,13 @@ def run_sensitivity(config_path: Path, out: Path | None = None) -> dict[str, Any
             f"{config_path}: sensitivity needs independent inputs; posterior_runs (correlated "
             "draws) are for gep uncertainty only"
         )
+    if config.input_errors or config.landcover_confusion is not None:
+        raise InputError(
+            f"{config_path}: input_errors and landcover_confusion are maps, not named inputs "
+            "Sobol or Morris can apportion; they are for gep uncertainty only"
+        )
+    if not config.distributions:
+        raise InputError(f"{config_path}: sensitivity needs distributions")
     model, _, build_s = _model(config, [])
     dists = load_distributions(config.distributions)
     func, output_names = _sensitivity_function(config, model)

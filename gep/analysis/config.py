@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from data_catalog.errors import InputError
 from gep.analysis.distributions import load_distributions
+from gep.analysis.input_errors import ERROR_VARIABLES, FieldError
 from gep.config import demo_config_path, resolve_beside
 
 __all__ = ["PARAMETER_FORMS", "AnalysisConfig", "load_analysis_config"]
@@ -50,6 +51,15 @@ class MorrisSettings(BaseModel):
     tail: float = Field(default=0.025, gt=0, lt=0.5)
 
 
+class ConfusionSettings(BaseModel):
+    """Land-cover misclassification (``gep uncertainty``; :mod:`gep.analysis.confusion`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str = Field(description="CSV: column mapped + one column per reference class code")
+    kind: Literal["counts", "proportions"] = "counts"
+
+
 class AnalysisConfig(BaseModel):
     """What to analyse and how (both commands)."""
 
@@ -65,6 +75,14 @@ class AnalysisConfig(BaseModel):
     distributions: dict[str, dict[str, Any]] = Field(default_factory=dict)
     posterior_runs: str | None = Field(
         default=None, description="posterior_runs.csv of gep calibrate: parameters drawn jointly"
+    )
+    input_errors: dict[str, FieldError] = Field(
+        default_factory=dict,
+        description="uncertainty: multiplicative error fields of climate rasters "
+        "(precipitation, reference_evapotranspiration, evapotranspiration)",
+    )
+    landcover_confusion: ConfusionSettings | None = Field(
+        default=None, description="uncertainty: land-cover misclassification (confusion matrix)"
     )
     allocation_budget_cny: float | None = Field(default=None, gt=0)
     seed: int = 0
@@ -101,8 +119,18 @@ def _check_names(config: AnalysisConfig, path: Path) -> None:
             f"{path}: distributions {bad} are not parameters gep can vary; use one of "
             f"{list(PARAMETER_FORMS)}"
         )
-    if not config.distributions and config.posterior_runs is None:
-        raise InputError(f"{path}: declare distributions (or posterior_runs) to analyse")
+    unknown = sorted(set(config.input_errors) - set(ERROR_VARIABLES))
+    if unknown:
+        raise InputError(
+            f"{path}: input_errors {unknown} have no error model; choose from "
+            f"{sorted(ERROR_VARIABLES)}"
+        )
+    perturbed = bool(config.input_errors) or config.landcover_confusion is not None
+    if not config.distributions and config.posterior_runs is None and not perturbed:
+        raise InputError(
+            f"{path}: declare distributions (or posterior_runs, input_errors, "
+            "landcover_confusion) to analyse"
+        )
     if config.output == "allocation" and config.allocation_budget_cny is None:
         raise InputError(f"{path}: output 'allocation' needs allocation_budget_cny")
     if config.sobol.n_base & (config.sobol.n_base - 1):

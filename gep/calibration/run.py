@@ -118,6 +118,7 @@ def build_problem(cat: Catalog, config: CalibrationConfig) -> tuple[FitProblem, 
         f"{', '.join(str(y) for y in sorted(set(obs['year'])))})"
     )
     problem = _catchment_problem(cat, config, params, catchments, obs)
+    problem.info["catchments"] = catchments  # the per-basin Z raster is written from them
     problem.info["catchment_notes"] = notes + area_mismatches(
         table, catchments, id_column=obs_cfg.id_column
     )

@@ -14,7 +14,18 @@ The report folder receives, for every run:
 
 Only a fit that passes every gate (or ``force: true``) also writes ``parameters_calibrated.csv``
 (the catalog's parameter table with the fitted rows, ``confidence: user supplied``),
-``catalog_calibrated.yaml`` and ``run_calibrated.yaml``.
+``catalog_calibrated.yaml`` and ``run_calibrated.yaml``: what the pipeline reads. Each fitted
+parameter reaches the quantities it governs through them:
+
+* a region-wide Z → ``services.water_yield.seasonality`` of the run config;
+* per-basin Z → ``seasonality_by_basin.tif`` (Z on the pixels of each fitted catchment, NaN
+  elsewhere), an entry of variable ``seasonality`` in the calibrated catalog that the
+  water-yield service reads as its optional ``seasonality_by_basin`` input; the run config's
+  ``seasonality`` stays the Z of the rest of the region;
+* runoff coefficients → the parameter table (``runoff_coefficient`` rows);
+* SDR k, IC0, SDR_max → ``services.soil_retention`` of the run config;
+* the C–NDVI relation → ``services.soil_retention.cover_from_ndvi`` (the form) and
+  ``c_ndvi_*`` (the fitted values): C from the catalog's ``ndvi`` raster replaces the class C.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ import pandas as pd
 import yaml
 
 from data_catalog.catalog import Catalog
+from data_catalog.grid import Grid
+from gep.calibration.catchments import Catchments
 from gep.calibration.report import (
     plot_dotty,
     plot_observed_vs_simulated,
@@ -40,6 +53,7 @@ from gep.io.atomic import atomic_write
 
 __all__ = [
     "TARGET_QUANTITIES",
+    "basin_seasonality",
     "calibrated_catalog",
     "gep_components",
     "summary_dict",
@@ -51,8 +65,12 @@ TARGET_QUANTITIES: dict[str, tuple[str, ...]] = {
     "water_yield_z": ("water_yield",),
     "runoff_coefficients": ("water_conserved",),
     "sdr": ("sediment_export", "avoided_export", "sediment_deposition"),
-    "c_factor_ndvi": (),
+    "c_factor_ndvi": ("soil_retention", "sediment_export", "avoided_export"),
 }
+
+#: catalog entry id and file name of the per-basin Z raster
+BASIN_SEASONALITY = "seasonality_by_basin"
+_NODATA = -9999.0
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -79,40 +97,140 @@ def _base_run_raw(run: CalibrationRun) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
+def _has_ndvi(run: CalibrationRun) -> bool:
+    raw = yaml.safe_load(run.config.catalog_file().read_text(encoding="utf-8")) or {}
+    return any(e.get("variable") == "ndvi" for e in (raw.get("entries") or {}).values())
+
+
 def gep_components(run: CalibrationRun) -> tuple[list[str], str]:
     """The valued GEP components the fitted parameters change, and why (none is an answer)."""
     config = run.config
-    if config.target == "c_factor_ndvi":
-        return [], "none: the C–NDVI rows (all, c_ndvi_*) are not read by the pipeline"
-    if config.per_basin:
-        return (
-            [],
-            "none: per-basin Z rows (basin:<gauge>, seasonality) are not read by the pipeline",
+    if config.target == "c_factor_ndvi" and not _has_ndvi(run):
+        return [], (
+            "none: the catalog has no ndvi raster (variable ndvi), so the run keeps the class "
+            "C; add NDVI layers of the accounted years to the catalog for the fitted relation "
+            "(cover_from_ndvi in run_calibrated.yaml) to reach soil retention"
         )
     raw = _base_run_raw(run)
     quantities = TARGET_QUANTITIES[config.target]
     if raw is None:
         return [], "unknown: no base run config to compare with"
+    services = raw.get("services") or {}
+    producer = {"water_yield_z": "water_yield", "sdr": "soil_retention"}
+    producer |= {"c_factor_ndvi": "soil_retention", "runoff_coefficients": "water_conservation"}
+    if producer[config.target] not in services:
+        return [], (
+            f"none: the run config does not run {producer[config.target]}, which the fitted "
+            "parameters govern"
+        )
     components = (raw.get("valuation") or {}).get("components") or []
     changed = [
         f"{c.get('service')}/{c.get('component')}"
         for c in components
         if c.get("enabled", True) and c.get("quantity") in quantities
     ]
+    where = " (in the fitted basins)" if config.per_basin else ""
     if not changed:
         valued = sorted({str(c.get("quantity")) for c in components if c.get("enabled", True)})
         return [], (
             f"none: the run config values {valued}, not {list(quantities)}; the fit changes "
-            "no GEP component"
+            f"the physical accounts of {', '.join(quantities)}{where} only, no GEP component"
         )
-    return changed, f"changes {', '.join(changed)} (through {', '.join(quantities)})"
+    return changed, f"changes {', '.join(changed)} (through {', '.join(quantities)}){where}"
+
+
+def basin_seasonality(catchments: Catchments, values: dict[str, float], grid: Grid) -> np.ndarray:
+    """Z per pixel from per-basin values: NaN outside the fitted catchments.
+
+    A pixel takes the Z of the smallest fitted catchment that covers at least half of it
+    (nested catchments: the upstream one's Z on its own pixels, the downstream one's on the
+    rest; the downstream Z was fitted on the whole catchment, so its simulated yield in the
+    run differs from the fitted one there).
+
+    Parameters
+    ----------
+    catchments : Catchments
+        The gauged catchments (pixels and covered areas).
+    values : dict
+        Catchment id → fitted Z.
+    grid : Grid
+        The reference grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``grid.shape``.
+    """
+    out = np.full(int(np.prod(grid.shape)), np.nan, dtype=np.float32)
+    cell = np.broadcast_to(grid.cell_area_m2(), grid.shape).ravel()
+    fitted = [c for c in values if c in catchments.ids]
+    order = sorted(fitted, key=lambda c: -float(catchments.area_m2[catchments.index(c)].sum()))
+    for cid in order:  # largest first: smaller (nested) catchments overwrite
+        i = catchments.index(cid)
+        idx = catchments.pixels[i]
+        covered = catchments.area_m2[i] / cell[idx] >= 0.5
+        out[idx[covered]] = np.float32(values[cid])
+    return out.reshape(grid.shape)
+
+
+def _write_basin_seasonality(run: CalibrationRun, cat: Catalog, path: Path) -> Path:
+    """Write the per-basin Z raster (GeoTIFF, float32, nodata −9999) on the reference grid."""
+    import rioxarray  # noqa: F401  (the .rio accessor)
+    import xarray as xr
+
+    assert run.result is not None
+    catchments = run.problem.info["catchments"]
+    fitted = dict(zip(run.result.problem.names, run.result.values, strict=True))
+    values = {
+        n.split(":", 1)[1]: float(v) for n, v in fitted.items() if n.startswith("seasonality:")
+    }
+    grid = cat.reference_grid()
+    z = basin_seasonality(catchments, values, grid)
+    x, y = grid.coords()
+    da = xr.DataArray(
+        np.where(np.isfinite(z), z, np.float32(_NODATA)), dims=("y", "x"), coords={"y": y, "x": x}
+    )
+    da = da.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    da = da.rio.write_nodata(_NODATA)
+    return atomic_write(path, lambda tmp: da.rio.to_raster(tmp, driver="GTiff"))
+
+
+def _basin_seasonality_entry(run: CalibrationRun, cat: Catalog, path: Path) -> dict[str, Any]:
+    return {
+        "kind": "raster",
+        "path": str(path.resolve()),
+        "variable": "seasonality",
+        "units": "1",
+        "crs": cat.reference_grid().crs.to_string(),
+        "nodata": _NODATA,
+        "valid_range": [0.0, 1.0e6],
+        "source": f"gep calibrate {run.config.name}: seasonality Z fitted per gauged catchment "
+        f"against {run.against}",
+        "licence": "as the calibration's inputs",
+        "description": "Z per pixel of each fitted catchment (the smallest covering at least "
+        "half of the pixel); nodata elsewhere, where the run config's seasonality applies",
+    }
 
 
 def calibrated_catalog(
-    catalog_file: Path, parameters_entry: str, table_path: Path
+    catalog_file: Path,
+    parameters_entry: str,
+    table_path: Path,
+    *,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The catalog's YAML with absolute paths and its parameter entry pointing at ``table_path``."""
+    """The catalog's YAML with absolute paths and its parameter entry pointing at ``table_path``.
+
+    ``extra`` adds entries (id → entry); an existing entry of the same variable is dropped
+    (a calibrated catalog has one per-basin Z layer).
+    """
     raw = yaml.safe_load(catalog_file.read_text(encoding="utf-8"))
+    for new in (extra or {}).values():
+        raw["entries"] = {
+            k: e
+            for k, e in raw.get("entries", {}).items()
+            if new.get("variable") is None or e.get("variable") != new["variable"]
+        }
     root = catalog_file.resolve().parent
     for entry_id, entry in raw.get("entries", {}).items():
         if "path" in entry:
@@ -123,6 +241,7 @@ def calibrated_catalog(
             entry["source"] = (
                 f"{entry.get('source', '')}; calibrated values written by gep calibrate"
             )
+    raw["entries"].update(extra or {})
     raw["name"] = f"{raw.get('name', 'catalog')}-calibrated"
     return raw
 
@@ -140,6 +259,11 @@ def _run_config(run: CalibrationRun, catalog_yaml: Path) -> dict[str, Any] | Non
     if run.config.target == "sdr" and "soil_retention" in services:
         for name in ("k", "ic0", "sdr_max"):
             services["soil_retention"][name] = round(float(fitted[name]), 6)
+    if run.config.target == "c_factor_ndvi" and "soil_retention" in services:
+        soil = services["soil_retention"] = dict(services["soil_retention"] or {})
+        soil["cover_from_ndvi"] = run.config.c_ndvi_form
+        for name, value in fitted.items():  # c_ndvi_alpha, ... are the service's parameters
+            soil[name] = round(float(value), 6)
     return raw
 
 
@@ -152,8 +276,14 @@ def _write_back(run: CalibrationRun, cat: Catalog, out_dir: Path) -> dict[str, P
     )
     out["parameter_table"] = write_parameter_table(table, out_dir / "parameters_calibrated.csv")
     catalog_yaml = out_dir / "catalog_calibrated.yaml"
+    extra = {}
+    if run.config.target == "water_yield_z" and run.config.per_basin:
+        out["seasonality_by_basin"] = _write_basin_seasonality(
+            run, cat, out_dir / f"{BASIN_SEASONALITY}.tif"
+        )
+        extra[BASIN_SEASONALITY] = _basin_seasonality_entry(run, cat, out["seasonality_by_basin"])
     catalog_raw = calibrated_catalog(
-        run.config.catalog_file(), run.config.parameters, out["parameter_table"]
+        run.config.catalog_file(), run.config.parameters, out["parameter_table"], extra=extra
     )
     out["catalog"] = _write_text(
         yaml.safe_dump(catalog_raw, sort_keys=False, allow_unicode=True), catalog_yaml

@@ -22,7 +22,7 @@ from gep.cli.status import (
     ignore_signals,
     install_sigterm,
 )
-from gep.cli.store import StorePath, record_run, serve, store_app
+from gep.cli.store import StorePath, record_link, record_run, serve, store_app
 
 __all__ = ["ExitStatus", "app", "main"]
 
@@ -86,7 +86,13 @@ def run(
             help="Compute services with dask: local (LocalCluster), threads, or tcp://HOST:PORT."
         ),
     ] = None,
-    chunks: Annotated[int, typer.Option(help="Chunk size (cells a side) with --scheduler.")] = 2048,
+    chunks: Annotated[
+        int | None,
+        typer.Option(
+            help="Block edge, cells: the window computed and written at a time (default 1024; "
+            "memory grows with its square), or the dask chunk with --scheduler (default 2048)."
+        ),
+    ] = None,
     store: StorePath = None,
     no_store: NoStore = False,
 ) -> None:
@@ -134,6 +140,8 @@ def link(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default ./gep-link-output).")
     ] = None,
+    store: StorePath = None,
+    no_store: NoStore = False,
 ) -> None:
     """Compensation coefficients and fund allocation from accounts and indicator tables."""
     from rich.table import Table
@@ -151,6 +159,7 @@ def link(
     console.print(table)
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
+    record_link(Path(result.outputs["csv"]).parent, config, store, enabled=not no_store)
 
 
 @app.command()

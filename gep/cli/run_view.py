@@ -71,7 +71,7 @@ def run_with_progress(
     quiet: bool,
     verbose: bool,
     scheduler: str | None = None,
-    chunks: int = 2048,
+    chunks: int | None = None,
 ) -> RunResult:
     """Execute a run with a progress display (none with ``quiet``); errors propagate."""
     progress = Progress(

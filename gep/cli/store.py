@@ -13,7 +13,7 @@ import typer
 from gep.cli.console import console, err_console
 from gep.cli.status import GuardedGroup
 
-__all__ = ["StorePath", "record_run", "serve", "store_app"]
+__all__ = ["StorePath", "record_link", "record_run", "serve", "store_app"]
 
 store_app = typer.Typer(
     cls=GuardedGroup,
@@ -156,6 +156,31 @@ def record_run(out: Path, store: Path | None, *, enabled: bool) -> None:
         err_console.print(
             f"[yellow]warning:[/yellow] the run was not added to the accounts store {path}: "
             f"{exc} (add it later with `gep store append {out}`)",
+            soft_wrap=True,
+        )
+        return
+    console.print(f"stored as run {run_id} in {path}", soft_wrap=True)
+
+
+def record_link(out: Path, policy: Path, store: Path | None, *, enabled: bool) -> None:
+    """Append what ``gep link`` wrote (allocation lines, run record) to the accounts store.
+
+    As for :func:`record_run`, a store that cannot take it gives a warning: the linkage's
+    outputs are complete.
+    """
+    if not enabled:
+        return
+    from gep import __version__
+    from gep.store import StoreError, default_store_path
+    from gep.store.ingest import append_link_run
+
+    path = default_store_path(store)
+    try:
+        run_id = append_link_run(path, out, policy, engine={"name": "gep", "version": __version__})
+    except (StoreError, OSError) as exc:
+        err_console.print(
+            f"[yellow]warning:[/yellow] the linkage was not added to the accounts store {path}: "
+            f"{exc}",
             soft_wrap=True,
         )
         return

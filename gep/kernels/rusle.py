@@ -1,6 +1,8 @@
-"""RUSLE per-pixel soil loss given the LS factor (the LS factor comes from ``terrain``)."""
+"""RUSLE per-pixel soil loss given the LS factor (from ``terrain``), and the cover factor C from NDVI."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numba
 import numpy as np
@@ -162,3 +164,137 @@ def _ls_area_block(s: np.ndarray, fa: np.ndarray, d: float, lam: float) -> np.nd
         length = ((area + d * d) ** (m + 1) - area ** (m + 1)) / (d ** (m + 2) * x**m * 22.13**m)
     steep = np.where(s < 9, 10.8 * sin + 0.03, 16.8 * sin - 0.5)
     return np.where(np.isnan(s) | np.isnan(fa), np.nan, length * steep)
+
+
+#: C–NDVI relations :func:`cover_from_ndvi` knows (``none``: the class C everywhere)
+COVER_FROM_NDVI_FORMS = ("none", "van_der_knijff", "cai")
+
+
+def cover_from_ndvi(
+    ndvi: np.ndarray,
+    class_c: np.ndarray,
+    applies: np.ndarray,
+    *,
+    form: str,
+    alpha: float = 2.0,
+    beta: float = 1.0,
+    ndvi_soil: float = 0.05,
+    ndvi_veg: float = 0.85,
+) -> np.ndarray:
+    """Cover-management factor C per pixel: from NDVI where it is known, else the class C.
+
+    ``C = f(NDVI)`` (:func:`c_factor_van_der_knijff` with α, β or :func:`c_factor_cai` with
+    NDVI_soil, NDVI_veg) on pixels with a finite NDVI whose class is under the RUSLE method
+    (``applies`` true: vegetation, cropland, bare land); built-up land and water keep their
+    class C (NDVI says nothing about their cover), as do pixels without NDVI.
+
+    Parameters
+    ----------
+    ndvi : numpy.ndarray
+        NDVI (−1 to 1), NaN where unknown.
+    class_c : numpy.ndarray
+        C of each pixel's land-cover class (NaN for nodata).
+    applies : numpy.ndarray of bool
+        The class is under the RUSLE method (``rusle_applies = 1``).
+    form : {"none", "van_der_knijff", "cai"}
+        The relation; ``none`` returns ``class_c``.
+    alpha, beta, ndvi_soil, ndvi_veg : float
+        Parameters of the relation (fitted by ``gep calibrate``, target ``c_factor_ndvi``).
+
+    Returns
+    -------
+    numpy.ndarray
+        C (float64, 0–1).
+
+    Examples
+    --------
+    >>> cover_from_ndvi(np.array([0.5, np.nan, 0.5]), np.array([0.2, 0.2, 0.0]),
+    ...                 np.array([True, True, False]), form="van_der_knijff").round(6)
+    array([0.135335, 0.2     , 0.      ])
+    """
+    if form == "none":
+        return np.asarray(class_c, dtype=np.float64)
+    if form == "van_der_knijff":
+        c = c_factor_van_der_knijff(ndvi, alpha, beta)
+    elif form == "cai":
+        if not ndvi_veg > ndvi_soil:
+            raise ValueError(f"cai: ndvi_veg ({ndvi_veg}) must exceed ndvi_soil ({ndvi_soil})")
+        c = c_factor_cai(ndvi, ndvi_soil, ndvi_veg)
+    else:
+        raise ValueError(f"unknown C–NDVI form {form!r}; choose one of {COVER_FROM_NDVI_FORMS}")
+    use = np.asarray(applies, dtype=bool) & np.isfinite(ndvi)
+    return np.where(use, c, np.asarray(class_c, dtype=np.float64))
+
+
+def c_factor_van_der_knijff(ndvi: Any, alpha: float = 2.0, beta: float = 1.0) -> np.ndarray:
+    """Cover-management factor from NDVI, ``C = exp(−α·NDVI/(β − NDVI))``, clipped to [0, 1].
+
+    Parameters
+    ----------
+    ndvi : array_like
+        NDVI (−1 to 1).
+    alpha, beta : float
+        Shape parameters (2 and 1 in the source); C = 0 where NDVI ≥ β.
+
+    Returns
+    -------
+    ndarray
+        C factor (1).
+
+    References
+    ----------
+    Van der Knijff J.M., Jones R.J.A., Montanarella L. (1999) Soil erosion risk assessment in
+    Italy. European Soil Bureau, EUR 19044 EN; (2000) Soil erosion risk assessment in Europe,
+    EUR 19044 EN, p. 12.
+
+    Examples
+    --------
+    NDVI 0.5 with α = 2, β = 1: exp(−2·0.5/0.5) = exp(−2):
+
+    >>> round(float(c_factor_van_der_knijff(0.5)), 6)
+    0.135335
+    """
+    v = np.asarray(ndvi, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c = np.exp(-alpha * v / (beta - v))
+    return np.where(v >= beta, 0.0, np.clip(c, 0.0, 1.0))
+
+
+def c_factor_cai(ndvi: Any, ndvi_soil: float = 0.05, ndvi_veg: float = 0.85) -> np.ndarray:
+    """C factor from vegetation cover (Cai et al. 2000), cover from NDVI (dimidiate pixel).
+
+    ``fc = clip((NDVI − NDVI_soil)/(NDVI_veg − NDVI_soil), 0, 1)``, f = 100·fc (%);
+    ``C = 1`` for f ≤ 0.1 %, ``C = 0.6508 − 0.3436·lg f`` for 0.1 % < f < 78.3 %, ``C = 0``
+    for f ≥ 78.3 %.
+
+    Parameters
+    ----------
+    ndvi : array_like
+        NDVI.
+    ndvi_soil, ndvi_veg : float
+        NDVI of bare soil and of full vegetation cover (the fitted parameters).
+
+    Returns
+    -------
+    ndarray
+        C factor (1).
+
+    References
+    ----------
+    Cai C.F., Ding S.W., Shi Z.H., Huang L., Zhang G.Y. (2000) 应用EUPS模型评估... 水土保持学报
+    14(2), 19–24. Gutman G., Ignatov A. (1998) Int. J. Remote Sens. 19(8), 1533–1543 (fc).
+
+    Examples
+    --------
+    NDVI 0.45 with soil 0.05 and vegetation 0.85: fc = 0.5, f = 50 %,
+    C = 0.6508 − 0.3436·lg 50 = 0.6508 − 0.583766 = 0.067034:
+
+    >>> round(float(c_factor_cai(0.45)), 6)
+    0.067034
+    """
+    v = np.asarray(ndvi, dtype=np.float64)
+    fc = np.clip((v - ndvi_soil) / (ndvi_veg - ndvi_soil), 0.0, 1.0)
+    f = 100.0 * fc
+    with np.errstate(divide="ignore"):
+        middle = 0.6508 - 0.3436 * np.log10(np.where(f > 0, f, 1.0))
+    return np.where(f <= 0.1, 1.0, np.where(f >= 78.3, 0.0, middle))

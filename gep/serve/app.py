@@ -1,10 +1,12 @@
 """``gep serve``: the planner app and JSON API on an accounts store (FastAPI + uvicorn).
 
-Read-only: no endpoint writes to the store. The page and its scripts are files of this package
+Read-only apart from what-if scenarios: ``POST /api/runs/{run}/scenarios`` runs a land-cover
+change against a run (:mod:`gep.scenario`) and appends the scenario to the store as a run of
+kind ``scenario``; no other endpoint writes. The page and its scripts are files of this package
 (``gep/serve/static``); nothing is fetched from the internet. Bound to 127.0.0.1 by default.
 The API's documentation is at ``/docs`` (a local page built from ``/openapi.json``).
 
-Endpoints (all ``GET``; amounts in CNY, 元):
+Endpoints (``GET`` unless marked; amounts in CNY, 元):
 
 =====================================  ============================================================
 ``/api/runs``                          the store's runs
@@ -15,6 +17,9 @@ Endpoints (all ``GET``; amounts in CNY, 元):
 ``/api/runs/{run}/accounts``           account lines (``level``, ``year``, ``unit_id``, ``service``)
 ``/api/runs/{run}/allocation``         allocation lines (``level``, ``year``)
 ``/api/diff``                          GEP and allocation per unit: run ``b`` − run ``a``
+``/api/runs/{run}/landcover-classes``  class codes and names of the run's land cover
+``POST /api/runs/{run}/scenarios``     run a what-if land-cover change; stored as a new run
+``/api/runs/{run}/scenario``           a stored scenario: ΔGEP per service and unit, Δ allocation
 =====================================  ============================================================
 """
 
@@ -24,13 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from data_catalog.errors import InputError
 from gep import __version__
+from gep.scenario.change import MAX_GEOJSON_BYTES, LandCoverChange, ScenarioError
 from gep.serve import payloads
 from gep.serve.data import StoreCache
 from gep.store.query import RUN_ID_PATTERN
@@ -85,6 +92,14 @@ def _install_errors(app: FastAPI) -> None:
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
         return _error(400, str(exc))
 
+    @app.exception_handler(ScenarioError)
+    async def bad_scenario(request: Request, exc: ScenarioError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError) -> JSONResponse:
+        return _error(400, str(exc))
+
 
 def _add_run_routes(app: FastAPI, cache: StoreCache) -> None:
     @app.get("/api/runs", summary="The store's runs, oldest first")
@@ -95,7 +110,8 @@ def _add_run_routes(app: FastAPI, cache: StoreCache) -> None:
     def run(run_id: RunId) -> dict[str, Any]:
         from gep.store import show_run
 
-        return show_run(cache.store, cache.resolve(run_id))
+        with cache.write_lock:  # never opened while this process writes a scenario
+            return show_run(cache.store, cache.resolve(run_id))
 
     @app.get("/api/runs/{run_id}/units", summary="Unit polygons (GeoJSON, WGS84)")
     def units(run_id: RunId, level: Level = "district") -> dict[str, Any]:
@@ -134,6 +150,118 @@ def _add_run_routes(app: FastAPI, cache: StoreCache) -> None:
         return payloads.diff(cache.run(a), cache.run(b), level=level, year=year)
 
 
+def _install_body_limit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        # refuse an oversized body before it is read (a GeoJSON is checked again once parsed)
+        if request.method == "POST":
+            try:
+                size = int(request.headers.get("content-length") or 0)
+            except ValueError:
+                return _error(400, "bad Content-Length header")
+            if size > MAX_BODY_BYTES:
+                return _error(
+                    413,
+                    f"request body of {size:,} bytes is larger than the {MAX_BODY_BYTES:,} "
+                    "accepted: simplify the polygon",
+                )
+        return await call_next(request)
+
+
+#: Largest request body accepted (a scenario's GeoJSON and its fields).
+MAX_BODY_BYTES = MAX_GEOJSON_BYTES + 64_000
+
+
+def _add_scenario_routes(app: FastAPI, cache: StoreCache) -> None:
+    from gep.scenario.stored import BaseCache
+
+    bases = BaseCache(size=2)
+
+    def base_run(run_id: str) -> str:
+        # `latest` is the newest whole run here: a scenario changes a run, not a scenario
+        if run_id == "latest":
+            whole = [r["run_id"] for r in cache.runs() if r.get("kind", "run") == "run"]
+            if whole:
+                return str(whole[-1])
+        return cache.resolve(run_id)
+
+    @app.get("/api/runs/{run_id}/landcover-classes", summary="Land-cover classes of a run")
+    def classes(run_id: RunId) -> dict[str, Any]:
+        from gep.scenario.stored import landcover_classes
+        from gep.store.query import run_inputs
+
+        with cache.write_lock:
+            record = run_inputs(cache.store, base_run(run_id))
+        return landcover_classes(record)
+
+    @app.post(
+        "/api/runs/{run_id}/scenarios",
+        status_code=201,
+        summary="Run a what-if land-cover change against a run; stored as a new run",
+    )
+    def run_scenario(
+        run_id: RunId,
+        change: Annotated[
+            LandCoverChange,
+            Body(
+                openapi_examples={
+                    "units": {
+                        "summary": "cropland → forest within a district",
+                        "value": {
+                            "year": 2020,
+                            "from_class": 1,
+                            "to_class": 2,
+                            "units": ["110109"],
+                        },
+                    },
+                    "polygon": {
+                        "summary": "a polygon (lon/lat) → forest",
+                        "value": {
+                            "year": 2020,
+                            "to_class": 2,
+                            "crs": "EPSG:4326",
+                            "polygon": {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [[115.8, 39.9], [115.9, 39.9], [115.9, 40.0], [115.8, 39.9]]
+                                ],
+                            },
+                        },
+                    },
+                }
+            ),
+        ],
+        level: Level = "township",
+    ) -> dict[str, Any]:
+        from gep.scenario.stored import run_stored_scenario
+        from gep.store.query import scenario_record
+
+        new_id, _ = run_stored_scenario(
+            cache.store, base_run(run_id), change, cache=bases, write_lock=cache.write_lock
+        )
+        with cache.write_lock:
+            record = scenario_record(cache.store, new_id)
+        assert record is not None
+        return payloads.scenario(
+            cache.run(record["base_run_id"]), cache.run(new_id), record, level=level
+        )
+
+    @app.get("/api/runs/{run_id}/scenario", summary="A stored scenario against its base run")
+    def scenario(run_id: RunId, level: Level = "township") -> dict[str, Any]:
+        from gep.store.query import scenario_record
+
+        resolved = cache.resolve(run_id)
+        with cache.write_lock:
+            record = scenario_record(cache.store, resolved)
+        if record is None:
+            raise payloads.NotFound(
+                f"run {resolved} is not a scenario (POST /api/runs/RUN/scenarios makes one)"
+            )
+        return payloads.scenario(
+            cache.run(record["base_run_id"]), cache.run(resolved), record, level=level
+        )
+
+
 def create_app(store: Path | str) -> FastAPI:
     """The web app on ``store`` (read-only).
 
@@ -153,13 +281,16 @@ def create_app(store: Path | str) -> FastAPI:
     app = FastAPI(
         title="gep: GEP accounts and compensation",
         version=__version__,
-        description="Read-only API on a gep accounts store. Amounts are in CNY (元).",
+        description="API on a gep accounts store: read-only apart from what-if scenarios, "
+        "which are stored as runs. Amounts are in CNY (元).",
         docs_url=None,  # FastAPI's own docs page loads Swagger UI from a CDN: ours is local
         redoc_url=None,
     )
     cache = StoreCache(store)
     _install_errors(app)
+    _install_body_limit(app)
     _add_run_routes(app, cache)
+    _add_scenario_routes(app, cache)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

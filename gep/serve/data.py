@@ -83,8 +83,13 @@ class ServedRun:
 
     @classmethod
     def of(cls, data: Any) -> ServedRun:
-        """Index a loaded run (one pass per table, so a unit's query is a dict look-up)."""
-        served = cls(data.run, data.accounts, data.gep_by_unit, data.allocation, data.units)
+        """Index a loaded run (one pass per table, so a unit's query is a dict look-up).
+
+        GEP by unit gains ``gep_r_constant_cny`` (GEP-R, from the file's extra columns) and
+        ``condition_effect_cny`` (from the decomposition, for the later year of each pair).
+        """
+        gep = _with_indicators(data.gep_by_unit, getattr(data, "decomposition", None))
+        served = cls(data.run, data.accounts, gep, data.allocation, data.units)
         for name in ("accounts", "gep_by_unit", "allocation"):
             frame = getattr(served, name)
             served._by_unit[name] = dict(iter(frame.groupby("unit_id", sort=False)))
@@ -94,6 +99,31 @@ class ServedRun:
         """The rows of ``table`` (accounts, gep_by_unit, allocation) for one unit."""
         frame = getattr(self, table)
         return self._by_unit[table].get(unit_id, frame.iloc[0:0])
+
+
+def _with_indicators(gep: Any, decomposition: Any) -> Any:
+    """GEP by unit with GEP-R and the condition effect as columns (None where absent)."""
+    import json
+
+    import pandas as pd
+
+    gep = gep.copy()
+    if "extra" in gep.columns:
+        extra = [json.loads(text) if isinstance(text, str) else {} for text in gep["extra"]]
+        gep["gep_r_constant_cny"] = [e.get("gep_r_constant_cny") for e in extra]
+    else:
+        gep["gep_r_constant_cny"] = None
+    if decomposition is not None and len(decomposition):
+        effect = decomposition[["unit_id", "level", "year_to", "condition_effect_cny"]].rename(
+            columns={"year_to": "year"}
+        )
+        effect = effect.groupby(["unit_id", "level", "year"], as_index=False).sum(min_count=1)
+        gep = gep.merge(effect, on=["unit_id", "level", "year"], how="left")
+    else:
+        gep["condition_effect_cny"] = None
+    gep["gep_r_constant_cny"] = pd.to_numeric(gep["gep_r_constant_cny"], errors="coerce")
+    gep["condition_effect_cny"] = pd.to_numeric(gep["condition_effect_cny"], errors="coerce")
+    return gep
 
 
 class StoreCache:
@@ -107,7 +137,7 @@ class StoreCache:
 
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._signature: tuple[int, ...] | None = None
         self._runs: list[dict[str, Any]] | None = None
         self._data: dict[str, Any] = {}
@@ -130,6 +160,11 @@ class StoreCache:
             self._runs = None
             self._data.clear()
             self._geojson.clear()
+
+    @property
+    def write_lock(self) -> Any:
+        """Held while this process writes to the store (a scenario): cached reads wait for it."""
+        return self._lock
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run, oldest first (see :func:`gep.store.list_runs`)."""

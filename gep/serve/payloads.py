@@ -11,7 +11,15 @@ from typing import Any
 from gep.serve.data import SERVICE_LABELS_ZH, records
 from gep.store.schema import StoreError
 
-__all__ = ["NotFound", "allocation", "accounts", "diff", "gep_by_unit", "unit_panel"]
+__all__ = [
+    "NotFound",
+    "allocation",
+    "accounts",
+    "diff",
+    "gep_by_unit",
+    "scenario",
+    "unit_panel",
+]
 
 GEP_COLUMNS = [
     "unit_id",
@@ -24,6 +32,8 @@ GEP_COLUMNS = [
     "area_km2",
     "gep_constant_cny_per_km2",
     "change_constant_cny",
+    "gep_r_constant_cny",
+    "condition_effect_cny",
 ]
 ACCOUNT_COLUMNS = [
     "unit_id",
@@ -193,3 +203,88 @@ def diff(a: Any, b: Any, *, level: str, year: int) -> dict[str, Any]:
 def _service_totals(frame: Any, level: str, year: int) -> Any:
     rows = frame[(frame["level"] == level) & (frame["year"] == year)]
     return rows.groupby("service")["value_constant_cny"].sum().reset_index()
+
+
+def scenario(base: Any, new: Any, record: dict[str, Any], *, level: str) -> dict[str, Any]:
+    """A stored scenario against its base run: ΔGEP per service and unit, Δ allocation per unit.
+
+    Parameters
+    ----------
+    base, new : ServedRun
+        The base run and the scenario run.
+    record : dict
+        The scenario record (:func:`gep.store.query.scenario_record`).
+    level : str
+        Level of the units listed (``district`` or ``township``).
+    """
+    import pandas as pd
+
+    year = int(record["year"])
+    keys = ["unit_id", "service"]
+
+    def values(run: Any) -> Any:
+        rows = run.accounts[(run.accounts["level"] == level) & (run.accounts["year"] == year)]
+        return rows.groupby(keys)["value_constant_cny"].sum()
+
+    def amounts(run: Any) -> Any:
+        rows = _filter_level(run.allocation, level)
+        return rows.groupby("unit_id")["amount_fen"].sum()
+
+    by_service = pd.concat([values(base), values(new)], axis=1, keys=["base", "scenario"])
+    by_service = by_service.fillna(0.0)
+    by_service["delta"] = by_service["scenario"] - by_service["base"]
+    totals = by_service.groupby(level="service")[["base", "scenario", "delta"]].sum()
+    services = [
+        {
+            "service": str(name),
+            "service_zh": SERVICE_LABELS_ZH.get(str(name), str(name)),
+            "value_constant_cny_base": float(row["base"]),
+            "value_constant_cny_scenario": float(row["scenario"]),
+            "delta_constant_cny": float(row["delta"]),
+        }
+        for name, row in totals.iterrows()
+    ]
+    per_unit = by_service["delta"].unstack("service").fillna(0.0)
+    alloc = pd.concat([amounts(base), amounts(new)], axis=1, keys=["base", "scenario"])
+    names = _filter_level(base.gep_by_unit, level).drop_duplicates("unit_id")
+    names = names.set_index("unit_id")["unit_name"]
+    units = []
+    for unit_id in sorted(set(per_unit.index) | set(alloc.index)):
+        deltas = per_unit.loc[unit_id] if unit_id in per_unit.index else pd.Series(dtype=float)
+        fen_base = alloc.at[unit_id, "base"] if unit_id in alloc.index else None
+        fen_new = alloc.at[unit_id, "scenario"] if unit_id in alloc.index else None
+        delta_fen = (
+            None
+            if fen_base is None or fen_new is None or pd.isna(fen_base) or pd.isna(fen_new)
+            else int(fen_new) - int(fen_base)
+        )
+        units.append(
+            {
+                "unit_id": str(unit_id),
+                "unit_name": str(names.get(unit_id, "")),
+                "delta_gep_constant_cny": float(deltas.sum()),
+                "services": {str(k): float(v) for k, v in deltas.items() if v != 0},
+                "amount_fen_base": None if fen_base is None or pd.isna(fen_base) else int(fen_base),
+                "amount_fen_scenario": None
+                if fen_new is None or pd.isna(fen_new)
+                else int(fen_new),
+                "delta_fen": delta_fen,
+                "delta_cny": None if delta_fen is None else delta_fen / 100.0,
+            }
+        )
+    change = dict(record["change"])
+    return {
+        "run_id": new.run["run_id"],
+        "base_run_id": record["base_run_id"],
+        "year": year,
+        "level": level,
+        "currency": "CNY",
+        "change": change,
+        "pixels_changed": record["pixels_changed"],
+        "area_changed_km2": change.get("area_changed_km2"),
+        "services_recomputed": change.get("services_recomputed"),
+        "timings_s": record["timings_s"],
+        "delta_gep_constant_cny": float(totals["delta"].sum()),
+        "services": sorted(services, key=lambda r: r["service"]),
+        "units": units,
+    }

@@ -33,14 +33,26 @@ POOLS = ("c_above", "c_below", "c_soil", "c_dead")
 STOCK_CHANGE_SPEC = ServiceSpec(
     name="carbon_stock_change",
     inputs=(
-        RasterInput("landcover_base", categorical=True, description="land cover, first year"),
-        RasterInput("landcover_alt", categorical=True, description="land cover, second year"),
+        RasterInput(
+            "landcover_base",
+            categorical=True,
+            description="land cover, first year",
+            variable="landcover",
+            year="previous",
+        ),
+        RasterInput(
+            "landcover_alt",
+            categorical=True,
+            description="land cover, second year",
+            variable="landcover",
+        ),
         TableInput(
             "carbon_pools",
             index=("landcover_base", "landcover_alt"),
             columns={pool: units.T_C_PER_HA for pool in POOLS},
             valid_ranges={pool: (0.0, 10_000.0) for pool in POOLS},
             description="carbon density of the four pools per class (t C ha-1)",
+            parameters={pool: pool for pool in POOLS},
         ),
     ),
     params=(
@@ -60,6 +72,7 @@ STOCK_CHANGE_SPEC = ServiceSpec(
         ),
     ),
     neighbourhood=0,
+    accounted=("co2_sequestration_stock_change",),
     references=("Sharp et al., InVEST User's Guide: Carbon Storage and Sequestration",),
 )
 
@@ -108,6 +121,7 @@ NEP_SPEC = ServiceSpec(
             units=units.T_C_PER_HA_PER_YR,
             valid_range=(-100, 100),
             description="net primary production",
+            variable="net_primary_production",
         ),
         RasterInput(
             "heterotrophic_respiration",
@@ -132,6 +146,7 @@ NEP_SPEC = ServiceSpec(
         RasterOutput("co2_sequestration", units.T_CO2_PER_YR, "NEP × 44/12"),
     ),
     neighbourhood=0,
+    accounted=("co2_sequestration",),
     references=("GB/T 46869—2025 A.7; MEE (2020) GEP guide: carbon sequestration, NEP method",),
 )
 
@@ -189,3 +204,6 @@ def _nep_ratio(npp: np.ndarray, *, ratio: float, parallel: bool = True) -> np.nd
 
 STOCK_CHANGE = Service(STOCK_CHANGE_SPEC, compute_stock_change)
 NEP = Service(NEP_SPEC, compute_nep)
+
+#: the services of this module, registered by :mod:`gep.services`
+SERVICES = (STOCK_CHANGE, NEP)

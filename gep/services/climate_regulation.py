@@ -55,8 +55,9 @@ SPEC = ServiceSpec(
             units=units.MM_PER_YR,
             valid_range=(0, 3000),
             description="evapotranspiration summed over the days with maximum above 26 °C",
+            variable="evapotranspiration_hot_days",
         ),
-        RasterInput("landcover", categorical=True),
+        RasterInput("landcover", categorical=True, variable="landcover"),
         TableInput(
             "climate_surfaces",
             index=("landcover",),
@@ -64,6 +65,7 @@ SPEC = ServiceSpec(
             flags=("transpiring", "evaporating"),
             description="1 where the class cools by transpiration (vegetation) or by "
             "evaporation (water surface); 0 outside the method",
+            parameters={"transpiring": "climate_transpiring", "evaporating": "climate_evaporating"},
         ),
     ),
     params=(
@@ -126,6 +128,7 @@ SPEC = ServiceSpec(
         ),
     ),
     neighbourhood=0,
+    accounted=("transpiration_cooling_energy", "water_evaporation_energy"),
     references=(
         "MEE (2020) 陆地生态系统生产总值（GEP）核算技术指南: climate regulation",
         "GB/T 46869—2025 A.11; NDRC & NBS 发改基础〔2022〕481号; DB11/T 2059—2022",

@@ -42,8 +42,9 @@ SPEC = ServiceSpec(
             units=units.MM_PER_YR,
             valid_range=(0, 3000),
             description="rainfall of the storm events of the year (days ≥ 50 mm)",
+            variable="storm_precipitation",
         ),
-        RasterInput("landcover", categorical=True),
+        RasterInput("landcover", categorical=True, variable="landcover"),
         TableInput(
             "storm_runoff",
             index=("landcover",),
@@ -51,6 +52,7 @@ SPEC = ServiceSpec(
             valid_ranges={"coef": (0.0, 1.0)},
             nullable=("coef",),
             description="storm-runoff coefficient α_s per vegetation class; blank = outside",
+            parameters={"coef": "storm_runoff_coefficient"},
         ),
     ),
     outputs=(
@@ -59,6 +61,7 @@ SPEC = ServiceSpec(
         ),
     ),
     neighbourhood=0,
+    accounted=("vegetation_flood_storage",),
     references=(
         "MEE (2020) 陆地生态系统生产总值（GEP）核算技术指南: flood regulation",
         "GB/T 46869—2025; NDRC & NBS 发改基础〔2022〕481号; DB11/T 2059—2022",

@@ -31,6 +31,7 @@ SPEC = ServiceSpec(
     params=NEP_SPEC.params,
     outputs=(RasterOutput("oxygen_release", T_O2_PER_YR, "O2 released = NEP × 32/12"),),
     neighbourhood=0,
+    accounted=("oxygen_release",),
     references=(
         "MEE (2020) 陆地生态系统生产总值（GEP）核算技术指南: oxygen release = 32/44 of CO2 fixed",
         "GB/T 46869—2025 (oxygen release); NDRC & NBS 发改基础〔2022〕481号",

@@ -48,11 +48,11 @@ REFERENCES = (
 )
 
 
-def _spec(name: str, pollutants: tuple[str, ...], table: str) -> ServiceSpec:
+def _spec(name: str, pollutants: tuple[str, ...], table: str, prefix: str) -> ServiceSpec:
     return ServiceSpec(
         name=name,
         inputs=(
-            RasterInput("landcover", categorical=True),
+            RasterInput("landcover", categorical=True, variable="landcover"),
             TableInput(
                 table,
                 index=("landcover",),
@@ -60,6 +60,7 @@ def _spec(name: str, pollutants: tuple[str, ...], table: str) -> ServiceSpec:
                 valid_ranges=dict.fromkeys(pollutants, (0.0, 1e6)),
                 nullable=pollutants,
                 description="purification capacity per class, t km-2 yr-1; blank = outside",
+                parameters={p: f"{prefix}_capacity_{p}" for p in pollutants},
             ),
         ),
         outputs=tuple(
@@ -68,11 +69,12 @@ def _spec(name: str, pollutants: tuple[str, ...], table: str) -> ServiceSpec:
         ),
         neighbourhood=0,
         references=REFERENCES,
+        accounted=tuple(f"{p}_purification_capacity" for p in pollutants),
     )
 
 
-AIR_SPEC = _spec("air_purification", AIR_POLLUTANTS, "air_purification_capacity")
-WATER_SPEC = _spec("water_purification", WATER_POLLUTANTS, "water_purification_capacity")
+AIR_SPEC = _spec("air_purification", AIR_POLLUTANTS, "air_purification_capacity", "air")
+WATER_SPEC = _spec("water_purification", WATER_POLLUTANTS, "water_purification_capacity", "water")
 
 
 def _capacity(inputs: ServiceInputs, pollutants: tuple[str, ...], table: str) -> xr.Dataset:
@@ -105,6 +107,9 @@ def compute_water(inputs: ServiceInputs) -> xr.Dataset:
 
 AIR = Service(AIR_SPEC, compute_air)
 WATER = Service(WATER_SPEC, compute_water)
+
+#: the services of this module, registered by :mod:`gep.services`
+SERVICES = (AIR, WATER)
 
 #: capacity quantity → (pollutant of the loads table, purified quantity)
 CAPPED = {

@@ -23,7 +23,8 @@ import numpy as np
 import xarray as xr
 
 from gep import units
-from gep.kernels.rusle import ls_factor_area, rusle
+from gep.errors import InputError, ParameterError
+from gep.kernels.rusle import COVER_FROM_NDVI_FORMS, cover_from_ndvi, ls_factor_area, rusle
 from gep.services.spec import (
     GLOBAL,
     Parameter,
@@ -37,15 +38,41 @@ from gep.services.spec import (
     reclassify,
 )
 
+#: why InVEST's SDR outputs can be nodata inside a unit
+_SDR_NODATA = "InVEST's SDR convention: nodata on streams and where no stream is reached"
+
 SPEC = ServiceSpec(
     name="soil_retention",
     inputs=(
-        RasterInput("elevation", units=units.METRE, valid_range=(-500, 9_000)),
-        RasterInput("erosivity", units=units.EROSIVITY, valid_range=(0, 100_000)),
-        RasterInput("erodibility", units=units.ERODIBILITY, valid_range=(0, 2)),
-        RasterInput("landcover", categorical=True),
+        RasterInput(
+            "elevation",
+            units=units.METRE,
+            valid_range=(-500, 9_000),
+            variable="elevation",
+            year="fixed",
+        ),
+        RasterInput(
+            "erosivity", units=units.EROSIVITY, valid_range=(0, 100_000), variable="erosivity"
+        ),
+        RasterInput(
+            "erodibility",
+            units=units.ERODIBILITY,
+            valid_range=(0, 2),
+            variable="erodibility",
+            year="fixed",
+        ),
+        RasterInput("landcover", categorical=True, variable="landcover"),
         RasterInput(
             "drainage", categorical=True, optional=True, description="1 = drains to stream"
+        ),
+        RasterInput(
+            "ndvi",
+            units=units.DIMENSIONLESS,
+            valid_range=(-1.0, 1.0),
+            optional=True,
+            description="NDVI of the year: C from the C–NDVI relation (cover_from_ndvi) where "
+            "known",
+            variable="ndvi",
         ),
         TableInput(
             "usle_factors",
@@ -59,6 +86,7 @@ SPEC = ServiceSpec(
             flags=("rusle_applies",),
             description="RUSLE C and P per class; rusle_applies = 0 for classes outside the "
             "soil-retention method (built-up land, water)",
+            parameters={"usle_c": "usle_c", "usle_p": "usle_p", "rusle_applies": "rusle_applies"},
         ),
     ),
     params=(
@@ -83,6 +111,18 @@ SPEC = ServiceSpec(
             choices=("pixels", "metres"),
             description="D_dn in pixel steps (InVEST 3.20) or metres (Borselli et al.)",
         ),
+        Parameter(
+            "cover_from_ndvi",
+            "",
+            "none",
+            choices=COVER_FROM_NDVI_FORMS,
+            description="C–NDVI relation replacing the class C where the ndvi raster has a "
+            "value (none: the class C everywhere)",
+        ),
+        Parameter("c_ndvi_alpha", units.DIMENSIONLESS, 2.0, valid_range=(1e-9, 1e3)),
+        Parameter("c_ndvi_beta", units.DIMENSIONLESS, 1.0, valid_range=(1e-9, 1e3)),
+        Parameter("c_ndvi_ndvi_soil", units.DIMENSIONLESS, 0.05, valid_range=(-1.0, 1.0)),
+        Parameter("c_ndvi_ndvi_veg", units.DIMENSIONLESS, 0.85, valid_range=(-1.0, 1.0)),
     ),
     outputs=(
         RasterOutput("soil_loss_potential", units.T_PER_YR, "R·K·LS per pixel, no stream mask"),
@@ -91,16 +131,28 @@ SPEC = ServiceSpec(
             "soil_retention",
             units.T_PER_YR,
             "accounting retention R·K·LS·(1 − C·P); 0 on classes outside the method",
+            nodata_note="nodata in an input (the accounting RUSLE has no stream mask)",
         ),
         RasterOutput(
             "soil_retention_sdr", units.T_PER_YR, "InVEST avoided erosion (NaN on streams)"
         ),
-        RasterOutput("sediment_export", units.T_PER_YR, "USLE · SDR"),
-        RasterOutput("avoided_export", units.T_PER_YR, "(RKLS − USLE)·SDR + trapped upslope"),
+        RasterOutput(
+            "sediment_export",
+            units.T_PER_YR,
+            "USLE · SDR",
+            nodata_note=_SDR_NODATA,
+        ),
+        RasterOutput(
+            "avoided_export",
+            units.T_PER_YR,
+            "(RKLS − USLE)·SDR + trapped upslope",
+            nodata_note=_SDR_NODATA,
+        ),
         RasterOutput("sediment_deposition", units.T_PER_YR, "sediment trapped on the pixel"),
         RasterOutput("sdr", units.DIMENSIONLESS, "sediment delivery ratio"),
     ),
     neighbourhood=GLOBAL,
+    accounted=("soil_retention", "avoided_export", "sediment_export"),
     references=(
         "Renard et al. (1997) USDA Agric. Handb. 703 (RUSLE)",
         "Desmet & Govers (1996) J. Soil Water Conserv. 51(5):427–433 (LS)",
@@ -143,7 +195,8 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     ----------
     inputs : ServiceInputs
         ``elevation`` (m), ``erosivity``, ``erodibility``, ``landcover`` with the
-        ``usle_factors`` table, optional ``drainage``; routing and SDR parameters.
+        ``usle_factors`` table, optional ``drainage`` and ``ndvi``; routing and SDR
+        parameters; the C–NDVI relation (``cover_from_ndvi``, :func:`cover_management`).
 
     Returns
     -------
@@ -157,50 +210,118 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     60 − 3 = 57 t ha-1 yr-1 (:func:`gep.kernels.rusle.rusle`); the same pixel of built-up land
     (``rusle_applies = 0``) retains 0.
     """
+    kernels = importlib.import_module("gep.kernels.sdr")
+    f32 = np.float32
     dem = inputs.elevation
-    dtype = np.float64
-    c = reclassify(inputs, "landcover", "usle_factors", "usle_c", dtype=dtype)
-    p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=dtype)
-    arrays = [
-        np.asarray(a.values, dtype=dtype) for a in (dem, inputs.erosivity, inputs.erodibility, c, p)
-    ]
-    valid = np.logical_and.reduce([np.isfinite(a) for a in arrays])
+    c = cover_management(inputs)
+    p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=np.float64).values
+    # handed over to the kernel, which frees each input after its last use (memory: the
+    # float32 CP instead of C and P in float64, no copy kept here)
+    arrays = {
+        "dem": np.asarray(dem.values, dtype=np.float64),
+        "erosivity": np.asarray(inputs.erosivity.values, dtype=np.float64),
+        "erodibility": np.asarray(inputs.erodibility.values, dtype=np.float64),
+        "usle_c": c,
+        "cover_practice": kernels.cover_practice(c, p),
+    }
+    valid = np.isfinite(p)
+    for a in arrays.values():
+        valid &= np.isfinite(a)
+    del c, p
     drainage = inputs.rasters.get("drainage")
-    drainage_mask = None if drainage is None else np.asarray(drainage.values) == 1
+    if drainage is not None:
+        arrays["drainage"] = np.asarray(drainage.values) == 1
+    # R and K are needed again by the accounting RUSLE: kept in float32 when that is exact
+    r, k = _compact(arrays["erosivity"]), _compact(arrays["erodibility"])
     cell_x, cell_y = inputs.grid.pixel_size_m()
-    result = sdr_kernel()(
-        *arrays,
-        valid,
-        float(min(cell_x, cell_y)),
-        flow_dir_algorithm=inputs.flow_dir_algorithm,
-        threshold_flow_accumulation=inputs.threshold_flow_accumulation,
-        k=inputs.k,
-        ic0=inputs.ic0,
-        sdr_max=inputs.sdr_max,
-        l_max=inputs.l_max,
-        downslope_distance=inputs.downslope_distance,
-        drainage=drainage_mask,
-    )
+    cell = float(min(cell_x, cell_y))
+    options = {
+        "flow_dir_algorithm": inputs.flow_dir_algorithm,
+        "downslope_distance": inputs.downslope_distance,
+        "cell_size_m": cell,
+        "threshold_flow_accumulation": inputs.threshold_flow_accumulation,
+        "k": inputs.k,
+        "sdr_max": inputs.sdr_max,
+        "l_max": inputs.l_max,
+    }
+    keep = (*_RESULT_KEYS, "slope_percent", "flow_accumulation", "valid")
+    result = kernels.sdr_from_arrays(arrays, valid, options, keep=keep, ic0=inputs.ic0)
+    del arrays
     area_ha = inputs.grid.cell_area_m2() / units.M2_PER_HA  # (rows, 1)
-    template = dem.copy(data=np.empty(dem.shape, dtype=dtype))
     outputs: dict[str, xr.DataArray] = {}
     for key, (name, per_ha) in _RESULT_KEYS.items():
-        values = np.asarray(result[key], dtype=dtype)
-        outputs[name] = template.copy(data=values * area_ha if per_ha else values)
-    applies = reclassify(inputs, "landcover", "usle_factors", "rusle_applies", dtype=dtype)
+        values = result.pop(key)
+        outputs[name] = dem.copy(data=(values * area_ha if per_ha else values).astype(f32))
+        del values
     ls = ls_factor_area(
-        result["slope_percent"],
-        np.where(result["valid"], result["flow_accumulation"], np.nan),
-        float(min(cell_x, cell_y)),
+        result.pop("slope_percent"),
+        np.where(result["valid"], result.pop("flow_accumulation"), np.nan),
+        cell,
         max_slope_length_m=inputs.max_slope_length_m,
     )
-    accounting = accounting_retention(
-        arrays[1], arrays[2], ls, arrays[3], arrays[4], np.asarray(applies.values), valid
-    )
+    usle_c = cover_management(inputs)
+    usle_p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=np.float64).values
+    applies = reclassify(inputs, "landcover", "usle_factors", "rusle_applies", dtype=f32).values
+    accounting = accounting_retention(r, k, ls, usle_c, usle_p, applies, valid)
+    del ls, usle_c, usle_p, applies, r, k
     names = ("soil_loss_potential", "soil_loss", "soil_retention")
     for name, values in zip(names, accounting, strict=True):
-        outputs[name] = template.copy(data=values * area_ha)
+        outputs[name] = dem.copy(data=values * area_ha)
     return as_output(SPEC, **outputs)
+
+
+def cover_management(inputs: ServiceInputs) -> np.ndarray:
+    """Cover-management factor C per pixel (float64): the class C, or C from NDVI.
+
+    With ``cover_from_ndvi`` set, C = f(NDVI) (the fitted C–NDVI relation of ``gep calibrate``,
+    :func:`gep.kernels.rusle.cover_from_ndvi`) on the pixels with an NDVI value whose class is
+    under the method (``rusle_applies = 1``); the class C elsewhere.
+
+    Raises
+    ------
+    InputError
+        ``cover_from_ndvi`` is set but there is no ``ndvi`` raster.
+    """
+    c = reclassify(inputs, "landcover", "usle_factors", "usle_c", dtype=np.float64).values
+    form = inputs.cover_from_ndvi
+    if form == "none":
+        return c
+    ndvi = inputs.rasters.get("ndvi")
+    if ndvi is None:
+        raise InputError(
+            f"soil_retention: cover_from_ndvi is '{form}' but there is no ndvi raster for the "
+            "year; add an entry with variable: ndvi (units: '1') for every accounted year to "
+            "the catalog, or set cover_from_ndvi: none"
+        )
+    if form == "cai" and not inputs.c_ndvi_ndvi_veg > inputs.c_ndvi_ndvi_soil:
+        raise ParameterError(
+            f"soil_retention: c_ndvi_ndvi_veg ({inputs.c_ndvi_ndvi_veg}) must exceed "
+            f"c_ndvi_ndvi_soil ({inputs.c_ndvi_ndvi_soil}) for the Cai relation"
+        )
+    applies = reclassify(inputs, "landcover", "usle_factors", "rusle_applies").values == 1
+    return cover_from_ndvi(
+        np.asarray(ndvi.values, dtype=np.float64),
+        c,
+        applies,
+        form=form,
+        alpha=inputs.c_ndvi_alpha,
+        beta=inputs.c_ndvi_beta,
+        ndvi_soil=inputs.c_ndvi_ndvi_soil,
+        ndvi_veg=inputs.c_ndvi_ndvi_veg,
+    )
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 when that loses nothing (rasters read from float32 files), else a copy.
+
+    Examples
+    --------
+    >>> _compact(np.array([0.5, 2.0])).dtype, _compact(np.array([0.1])).dtype
+    (dtype('float32'), dtype('float64'))
+    """
+    narrow = values.astype(np.float32)
+    same = np.array_equal(narrow, values, equal_nan=True)
+    return narrow if same else values.copy()
 
 
 def accounting_retention(

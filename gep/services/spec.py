@@ -23,11 +23,27 @@ from gep.errors import (
     InputError,
     MissingClassError,
     ParameterError,
-    ServiceSpecError,
     TableError,
 )
 from gep.kernels import lookup
+from gep.services.pixelwise import apply_pixelwise, as_output, lookup_classes, reclassify
 from gep.units import conversion_factor
+
+__all__ = [
+    "GLOBAL",
+    "Parameter",
+    "RasterInput",
+    "RasterOutput",
+    "Service",
+    "ServiceInputs",
+    "ServiceSpec",
+    "TableInput",
+    "apply_pixelwise",
+    "as_output",
+    "check_classes_covered",
+    "lookup_classes",
+    "reclassify",
+]
 
 #: ``neighbourhood`` of a service whose computation is global (flow routing over a basin).
 GLOBAL = -1
@@ -51,6 +67,13 @@ class RasterInput:
         The service runs without it.
     description : str
         One line for documentation and messages.
+    variable : str, optional
+        Catalog variable the pipeline reads for this input (``None``: the pipeline does not
+        supply it, e.g. an optional input given only by library callers).
+    year : {"run", "fixed", "previous"}
+        Which of the variable's layers: the accounted year's (``run``), the catalog's only one
+        (``fixed``: soils, terrain), or the latest before the accounted year (``previous``:
+        the first map of a change).
     """
 
     name: str
@@ -59,6 +82,8 @@ class RasterInput:
     valid_range: tuple[float, float] | None = None
     optional: bool = False
     description: str = ""
+    variable: str | None = None
+    year: str = "run"
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,10 @@ class TableInput:
         Columns that must hold 0 or 1.
     description : str
         One line for documentation and messages.
+    parameters : mapping of str to str
+        Column → parameter of the catalog's ecosystem-type parameter table (``ecosystem_type,
+        parameter, value``) the pipeline builds the table from; empty when the pipeline does
+        not supply the table.
     """
 
     name: str
@@ -90,6 +119,7 @@ class TableInput:
     nullable: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     description: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,11 +155,16 @@ class Parameter:
 
 @dataclass(frozen=True)
 class RasterOutput:
-    """A per-pixel output of a service, with its units."""
+    """A per-pixel output of a service, with its units.
+
+    ``nodata_note`` says why the output can be nodata inside a unit (for the run's
+    data-quality warnings); empty means "nodata in an input".
+    """
 
     name: str
     units: str
     description: str = ""
+    nodata_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +186,9 @@ class ServiceSpec:
         for basin-wide routing.
     references : tuple of str
         Method references.
+    accounted : tuple of str
+        Outputs the pipeline sums per unit into the accounts (the others are written by
+        library callers and ``gep invest`` only).
     """
 
     name: str
@@ -159,6 +197,7 @@ class ServiceSpec:
     params: tuple[Parameter, ...] = ()
     neighbourhood: int = 0
     references: tuple[str, ...] = ()
+    accounted: tuple[str, ...] = ()
 
     @property
     def rasters(self) -> dict[str, RasterInput]:
@@ -174,6 +213,16 @@ class ServiceSpec:
     def output_units(self) -> dict[str, str]:
         """Output name → units."""
         return {o.name: o.units for o in self.outputs}
+
+    @property
+    def catalog_rasters(self) -> dict[str, RasterInput]:
+        """Raster inputs the pipeline reads from the catalog (those with a ``variable``)."""
+        return {n: r for n, r in self.rasters.items() if r.variable is not None}
+
+    @property
+    def parameters_used(self) -> tuple[str, ...]:
+        """Parameters of the catalog's parameter table that the pipeline's tables read."""
+        return tuple(p for t in self.tables.values() for p in t.parameters.values())
 
 
 @dataclass(frozen=True)
@@ -433,110 +482,3 @@ def _check_param_value(service: str, p: Parameter, value: Any) -> Any:
             f"service '{service}' parameter '{p.name}' = {number} is outside [{lo}, {hi}] ({p.units})"
         )
     return number
-
-
-def reclassify(
-    inputs: ServiceInputs, raster: str, table: str, column: str, *, dtype: Any = np.float64
-) -> xr.DataArray:
-    """Per-pixel value of ``column`` of ``table`` for the classes of ``raster`` (NaN for nodata).
-
-    Uses the numba lookup table of :mod:`gep.kernels.lookup`, per chunk for dask arrays.
-    """
-    units = inputs.spec.tables[table].columns[column]
-    return lookup_classes(
-        inputs.rasters[raster], inputs.tables[table][column], dtype=dtype, units=units
-    )
-
-
-def lookup_classes(
-    classes: xr.DataArray, values: pd.Series, *, dtype: Any = np.float64, units: str = ""
-) -> xr.DataArray:
-    """Map each pixel's class code to ``values[code]`` (NaN for nodata and absent codes).
-
-    Parameters
-    ----------
-    classes : xarray.DataArray
-        Categorical raster (``attrs["nodata"]`` marks nodata), numpy- or dask-backed.
-    values : pandas.Series
-        Value per class code (the index).
-    dtype : numpy dtype
-        Output dtype.
-    units : str
-        Units written to ``attrs``.
-    """
-    lut, offset = lookup.build_lut(values.index.to_numpy(), values.to_numpy(), dtype=dtype)
-    nodata = classes.attrs.get("nodata")
-    da = classes.drop_vars("valid", errors="ignore")
-    if da.chunks is None:
-        result = da.copy(data=lookup.apply_lut(da.values, lut, offset, nodata=nodata))
-    else:
-        result = xr.apply_ufunc(
-            lookup.apply_lut,
-            da,
-            kwargs={"lut": lut, "offset": offset, "nodata": nodata, "parallel": False},
-            dask="parallelized",
-            output_dtypes=[lut.dtype],
-        )
-    result.attrs = {"units": units}
-    return result
-
-
-def apply_pixelwise(
-    func: Callable[..., Any],
-    *arrays: xr.DataArray,
-    n_outputs: int = 1,
-    dtype: Any = None,
-    **kwargs: Any,
-) -> Any:
-    """Run a fused per-pixel kernel on numpy- or dask-backed arrays.
-
-    Numpy inputs call ``func(*values, parallel=True, **kwargs)`` once; dask inputs go through
-    ``xr.apply_ufunc(..., dask="parallelized")`` with ``parallel=False`` (dask already runs
-    chunks in parallel), one kernel call per chunk.
-
-    Returns
-    -------
-    xarray.DataArray or tuple of xarray.DataArray
-        ``n_outputs`` arrays on the grid of the first input.
-    """
-    ref = arrays[0]
-    if dtype is None:
-        dtype = np.result_type(*(a.dtype for a in arrays), np.float32)
-    if all(a.chunks is None for a in arrays):
-        result = func(*(a.values for a in arrays), parallel=True, **kwargs)
-        results = result if n_outputs > 1 else (result,)
-        wrapped = tuple(ref.copy(data=r) for r in results)
-    else:
-        out = xr.apply_ufunc(
-            func,
-            *arrays,
-            kwargs={"parallel": False, **kwargs},
-            dask="parallelized",
-            output_dtypes=[dtype] * n_outputs,
-            output_core_dims=[[]] * n_outputs,
-        )
-        wrapped = out if n_outputs > 1 else (out,)
-    for w in wrapped:
-        w.attrs = {}
-    return wrapped if n_outputs > 1 else wrapped[0]
-
-
-def as_output(spec: ServiceSpec, **arrays: xr.DataArray) -> xr.Dataset:
-    """Assemble a service's outputs, checking names and attaching declared units.
-
-    Raises
-    ------
-    ServiceSpecError
-        If the arrays are not exactly the declared outputs.
-    """
-    declared = spec.output_units
-    if set(arrays) != set(declared):
-        raise ServiceSpecError(
-            f"service '{spec.name}' returned {sorted(arrays)} but declares {sorted(declared)}"
-        )
-    data = {}
-    for out in spec.outputs:
-        da = arrays[out.name].drop_vars("valid", errors="ignore")
-        da.attrs = {"units": out.units, "long_name": out.description or out.name}
-        data[out.name] = da.rename(out.name)
-    return xr.Dataset(data, attrs={"service": spec.name})

@@ -22,9 +22,19 @@ from gep.services.spec import (
 SPEC = ServiceSpec(
     name="water_conservation",
     inputs=(
-        RasterInput("precipitation", units=units.MM_PER_YR, valid_range=(0, 10_000)),
-        RasterInput("evapotranspiration", units=units.MM_PER_YR, valid_range=(0, 5_000)),
-        RasterInput("landcover", categorical=True),
+        RasterInput(
+            "precipitation",
+            units=units.MM_PER_YR,
+            valid_range=(0, 10_000),
+            variable="precipitation",
+        ),
+        RasterInput(
+            "evapotranspiration",
+            units=units.MM_PER_YR,
+            valid_range=(0, 5_000),
+            variable="evapotranspiration",
+        ),
+        RasterInput("landcover", categorical=True, variable="landcover"),
         TableInput(
             "runoff_coefficients",
             index=("landcover",),
@@ -32,6 +42,7 @@ SPEC = ServiceSpec(
             valid_ranges={"coef": (0.0, 1.0)},
             nullable=("coef",),
             description="surface-runoff coefficient α per class; blank = class excluded",
+            parameters={"coef": "runoff_coefficient"},
         ),
     ),
     outputs=(
@@ -44,6 +55,7 @@ SPEC = ServiceSpec(
         ),
     ),
     neighbourhood=0,
+    accounted=("water_conserved",),
     references=(
         "MEE (2020) 陆地生态系统生产总值（GEP）核算技术指南: water conservation, water balance",
         "DB11/T 2059—2022 生态产品总值核算技术规范",

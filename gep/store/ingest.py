@@ -19,7 +19,14 @@ from typing import Any
 
 from gep.store.schema import StoreError, connect_write
 
-__all__ = ["REQUIRED_FILES", "RunFiles", "append_run", "read_output_folder"]
+__all__ = [
+    "REQUIRED_FILES",
+    "RunFiles",
+    "append_link_run",
+    "append_run",
+    "append_tables",
+    "read_output_folder",
+]
 
 #: Files a run's output folder must have to be appended.
 REQUIRED_FILES = ("manifest.json", "accounts.csv", "gep_by_unit.csv", "allocation.csv")
@@ -63,12 +70,26 @@ CORE_COLUMNS: dict[str, dict[str, str]] = {
         "amount_fen": "int",
         "amount_cny": "float",
     },
+    "decomposition": {
+        "unit_id": "str",
+        "level": "str",
+        "year_from": "int",
+        "year_to": "int",
+        "change_cny": "float",
+        "volume_effect_cny": "float",
+        "price_effect_cny": "float",
+        "condition_effect_cny": "float",
+        "weather_effect_cny": "float",
+    },
 }
+#: Tables a run's folder may lack (a single-year run has no decomposition).
+OPTIONAL_TABLES = ("decomposition",)
 #: Columns a file must have (the rest of the core columns may be missing and are stored empty).
 _REQUIRED_COLUMNS = {
     "accounts": ("unit_id", "level", "year", "service", "value_constant_cny"),
     "gep_by_unit": ("unit_id", "level", "year", "gep_constant_cny"),
     "allocation": ("unit_id", "level", "amount_fen"),
+    "decomposition": ("unit_id", "level"),
 }
 
 
@@ -76,11 +97,15 @@ _REQUIRED_COLUMNS = {
 class RunFiles:
     """What a run's output folder holds, read and checked, ready to be written to the store."""
 
-    folder: Path
+    folder: Path | None  # None: a run computed in memory (a scenario)
     manifest: dict[str, Any]
     tables: dict[str, Any]  # table name -> pandas.DataFrame as read (all columns)
     units: Any  # pandas.DataFrame: unit_id, level, unit_name, source_crs, geometry_wkb
     files_sha256: dict[str, str]
+    kind: str = "run"  # run | link | scenario
+    policy_yaml: str | None = None  # the concrete linkage policy the run used
+    units_from: str | None = None  # copy the unit polygons of this stored run
+    scenario: dict[str, Any] | None = None  # a scenario's base run and change
 
 
 def _sha256(path: Path) -> str:
@@ -174,10 +199,20 @@ def read_output_folder(folder: Path | str) -> RunFiles:
         raise StoreError(f"{folder / 'manifest.json'}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
         raise StoreError(f"{folder / 'manifest.json'}: expected a JSON object")
-    tables = {name: _read_table(folder, name) for name in CORE_COLUMNS}
-    read = [*REQUIRED_FILES, "units.gpkg"]
+    tables = {
+        name: _read_table(folder, name) for name in CORE_COLUMNS if name not in OPTIONAL_TABLES
+    }
+    for name in OPTIONAL_TABLES:
+        path = folder / f"{name}.csv"
+        if path.is_file() and path.read_bytes().strip(b'\xef\xbb\xbf\r\n" '):
+            tables[name] = _read_table(folder, name)
+    read = [*REQUIRED_FILES, "decomposition.csv", "units.gpkg", "linkage_inputs/policy.yaml"]
     files = {name: _sha256(folder / name) for name in read if (folder / name).is_file()}
-    return RunFiles(folder.resolve(), manifest, tables, _read_units(folder), files)
+    policy = folder / "linkage_inputs" / "policy.yaml"
+    policy_yaml = policy.read_text(encoding="utf-8") if policy.is_file() else None
+    return RunFiles(
+        folder.resolve(), manifest, tables, _read_units(folder), files, policy_yaml=policy_yaml
+    )
 
 
 def _json_value(value: Any) -> Any:
@@ -213,26 +248,30 @@ def _run_id(created: dt.datetime, files: dict[str, str]) -> str:
     return f"{created:%Y%m%dT%H%M%S}Z-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
 
 
-def _run_record(run_id: str, created: dt.datetime, run: RunFiles) -> list[Any]:
+def _run_record(run_id: str, created: dt.datetime, run: RunFiles) -> dict[str, Any]:
     manifest = run.manifest
     engine = manifest.get("engine") or {}
     config = manifest.get("config") or {}
     catalog = manifest.get("catalog") or {}
-    years = sorted({int(y) for y in run.tables["gep_by_unit"]["year"].dropna()})
-    return [
-        run_id,
-        created.replace(tzinfo=None),
-        engine.get("name"),
-        engine.get("version"),
-        config.get("name"),
-        catalog.get("name"),
-        bool(catalog.get("synthetic", False)),
-        json.dumps(years),
-        str(run.folder),
-        json.dumps(config, ensure_ascii=False, default=str),
-        json.dumps(manifest, ensure_ascii=False, default=str),
-        json.dumps(run.files_sha256),
-    ]
+    years = {int(y) for y in run.tables["gep_by_unit"]["year"].dropna()}
+    if not years and "year" in run.tables["allocation"].columns:  # `gep link`: no accounts
+        years = {int(y) for y in run.tables["allocation"]["year"].dropna()}
+    return {
+        "run_id": run_id,
+        "created_at": created.replace(tzinfo=None),
+        "engine_name": engine.get("name"),
+        "engine_version": engine.get("version"),
+        "config_name": config.get("name"),
+        "catalog_name": catalog.get("name"),
+        "synthetic": bool(catalog.get("synthetic", False)),
+        "years": json.dumps(sorted(years)),
+        "source_folder": None if run.folder is None else str(run.folder),
+        "config_json": json.dumps(config, ensure_ascii=False, default=str),
+        "manifest_json": json.dumps(manifest, ensure_ascii=False, default=str),
+        "files_sha256": json.dumps(run.files_sha256),
+        "kind": run.kind,
+        "policy_yaml": run.policy_yaml,
+    }
 
 
 def _insert_frame(con: Any, table: str, frame: Any) -> None:
@@ -269,9 +308,10 @@ def write_run(con: Any, run_id: str, created: dt.datetime, run: RunFiles) -> Non
 
     con.execute("BEGIN TRANSACTION")
     try:
+        record = _run_record(run_id, created, run)
         con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _run_record(run_id, created, run),
+            f"INSERT INTO runs ({', '.join(record)}) VALUES ({', '.join('?' * len(record))})",
+            list(record.values()),
         )
         _insert_frame(con, "run_inputs", _inputs_frame(run_id, run.manifest))
         for name, frame in run.tables.items():
@@ -286,6 +326,26 @@ def write_run(con: Any, run_id: str, created: dt.datetime, run: RunFiles) -> Non
         _insert_frame(con, "columns", columns)
         if len(run.units):
             _insert_frame(con, "units", run.units.assign(run_id=run_id))
+        if run.units_from is not None:
+            con.execute(
+                "INSERT INTO units (run_id, unit_id, level, unit_name, source_crs, geometry_wkb) "
+                "SELECT ?, unit_id, level, unit_name, source_crs, geometry_wkb FROM units "
+                "WHERE run_id = ?",
+                [run_id, run.units_from],
+            )
+        if run.scenario is not None:
+            sc = run.scenario
+            con.execute(
+                "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    sc["base_run_id"],
+                    int(sc["year"]),
+                    json.dumps(sc["change"], ensure_ascii=False),
+                    int(sc["pixels_changed"]),
+                    json.dumps(sc.get("timings_s") or {}),
+                ],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -322,3 +382,148 @@ def append_run(
         run_id = _run_id(created, run.files_sha256)
         write_run(con, run_id, created, run)
     return run_id
+
+
+def _empty_table(name: str) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(CORE_COLUMNS[name]))
+
+
+def _write_new_run(store_path: Path | str, run: RunFiles, lock_timeout_s: float) -> str:
+    with connect_write(Path(store_path), lock_timeout_s=lock_timeout_s) as con:
+        created = dt.datetime.now(dt.UTC)
+        run_id = _run_id(created, run.files_sha256)
+        write_run(con, run_id, created, run)
+    return run_id
+
+
+def append_link_run(
+    store_path: Path | str,
+    output_folder: Path | str,
+    policy: Path | str,
+    *,
+    engine: dict[str, Any],
+    lock_timeout_s: float = 60.0,
+) -> str:
+    """Append what ``gep link`` wrote (its allocation lines) and a run record of kind ``link``.
+
+    Parameters
+    ----------
+    store_path : path-like
+        The store's DuckDB file (created if missing).
+    output_folder : path-like
+        The folder ``gep link`` wrote ``allocation.csv`` into.
+    policy : path-like
+        The policy file it read; its text is kept, and the sha256 of it and of every input
+        table it names (``inputs:``, relative to the policy) is recorded.
+    engine : dict
+        ``{"name": ..., "version": ...}`` of the engine.
+
+    Returns
+    -------
+    str
+        The new run's id.
+
+    Raises
+    ------
+    StoreError
+        If the folder has no ``allocation.csv`` or the policy cannot be read (nothing written).
+    """
+    import yaml
+
+    folder, policy = Path(output_folder), Path(policy)
+    if not (folder / "allocation.csv").is_file():
+        raise StoreError(f"{folder} has no allocation.csv: is it a `gep link` output folder?")
+    try:
+        text = policy.read_text(encoding="utf-8")
+        parsed = yaml.safe_load(text) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise StoreError(f"{policy}: cannot be read as a policy file ({exc})") from None
+    inputs = []
+    named = parsed.get("inputs") if isinstance(parsed, dict) else None
+    for input_id, value in [("policy", policy.name), *((named or {}).items())]:
+        path = policy if input_id == "policy" else policy.parent / str(value)
+        if path.is_file():
+            inputs.append(
+                {
+                    "id": str(input_id),
+                    "kind": "table" if input_id != "policy" else "policy",
+                    "path": str(path.resolve()),
+                    "bytes": path.stat().st_size,
+                    "sha256": _sha256(path),
+                }
+            )
+    meta = parsed.get("policy") if isinstance(parsed, dict) else None
+    name = str((meta or {}).get("name") or policy.stem)
+    manifest = {
+        "engine": engine,
+        "config": {"name": name, "kind": "link", "policy": str(policy.resolve())},
+        "inputs": inputs,
+    }
+    files = {"allocation.csv": _sha256(folder / "allocation.csv"), "policy": _sha256(policy)}
+    tables = {
+        "accounts": _empty_table("accounts"),
+        "gep_by_unit": _empty_table("gep_by_unit"),
+        "allocation": _read_table(folder, "allocation"),
+    }
+    units = _read_units(folder)
+    run = RunFiles(folder.resolve(), manifest, tables, units, files, kind="link", policy_yaml=text)
+    return _write_new_run(store_path, run, lock_timeout_s)
+
+
+def append_tables(
+    store_path: Path | str,
+    *,
+    manifest: dict[str, Any],
+    tables: dict[str, Any],
+    kind: str,
+    policy_yaml: str | None = None,
+    units_from: str | None = None,
+    scenario: dict[str, Any] | None = None,
+    lock_timeout_s: float = 60.0,
+) -> str:
+    """Append a run computed in memory (a what-if scenario) in one transaction.
+
+    Parameters
+    ----------
+    store_path : path-like
+        The store (it must exist when ``units_from`` names a run in it).
+    manifest : dict
+        The run's manifest (``engine``, ``config``, ``catalog``, ...), kept as JSON.
+    tables : dict of DataFrame
+        ``accounts``, ``gep_by_unit``, ``allocation`` and optionally ``decomposition``, with the
+        columns of the files a run writes.
+    kind : str
+        ``scenario`` (or ``run``, ``link``).
+    policy_yaml : str, optional
+        The concrete linkage policy.
+    units_from : str, optional
+        A stored run whose unit polygons the new run shares (copied in the same transaction).
+    scenario : dict, optional
+        ``base_run_id, year, change, pixels_changed, timings_s``: the scenario record.
+
+    Returns
+    -------
+    str
+        The new run's id.
+    """
+    import pandas as pd
+
+    missing = [n for n in CORE_COLUMNS if n not in OPTIONAL_TABLES and n not in tables]
+    if missing:
+        raise StoreError(f"a run needs the tables {missing}")
+    files: dict[str, str] = {}  # nothing read from files: the run was computed in memory
+    units = pd.DataFrame(columns=["unit_id", "level", "unit_name", "source_crs", "geometry_wkb"])
+    run = RunFiles(
+        None,
+        manifest,
+        dict(tables),
+        units,
+        files,
+        kind=kind,
+        policy_yaml=policy_yaml,
+        units_from=units_from,
+        scenario=scenario,
+    )
+    return _write_new_run(store_path, run, lock_timeout_s)

@@ -23,6 +23,8 @@ __all__ = [
     "export_run",
     "list_runs",
     "load_run",
+    "run_inputs",
+    "scenario_record",
     "show_run",
 ]
 
@@ -31,7 +33,7 @@ RUN_ID_PATTERN = r"^(latest|[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8})$"
 
 _RUN_COLUMNS = (
     "run_id, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS created_at, engine_name, "
-    "engine_version, config_name, catalog_name, synthetic, years, source_folder"
+    "engine_version, config_name, catalog_name, synthetic, years, source_folder, kind"
 )
 
 
@@ -119,11 +121,70 @@ def show_run(store: Path | str, run_id: str) -> dict[str, Any]:
             table: con.execute(
                 f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]
             ).fetchone()[0]
-            for table in ("accounts", "gep_by_unit", "allocation", "units")
+            for table in ("accounts", "gep_by_unit", "allocation", "decomposition", "units")
         }
+        scenario = _records(
+            con,
+            "SELECT base_run_id, year, change_json, pixels_changed, timings_json FROM scenarios "
+            "WHERE run_id = ?",
+            [run_id],
+        )
     record["config"] = json.loads(record.pop("config_json") or "{}")
     record["files_sha256"] = json.loads(record.pop("files_sha256") or "{}")
+    record["scenario"] = _decode_scenario(scenario[0]) if scenario else None
     return _decode_run(record)
+
+
+def _decode_scenario(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "base_run_id": row["base_run_id"],
+        "year": row["year"],
+        "change": json.loads(row["change_json"] or "{}"),
+        "pixels_changed": row["pixels_changed"],
+        "timings_s": json.loads(row["timings_json"] or "{}"),
+    }
+
+
+def scenario_record(store: Path | str, run_id: str) -> dict[str, Any] | None:
+    """A scenario run's base run, change and timings; None for a run that is not a scenario."""
+    store = Path(store)
+    with connect_read(store) as con:
+        run_id = _resolve(con, store, run_id)
+        rows = _records(
+            con,
+            "SELECT base_run_id, year, change_json, pixels_changed, timings_json FROM scenarios "
+            "WHERE run_id = ?",
+            [run_id],
+        )
+    return _decode_scenario(rows[0]) if rows else None
+
+
+def run_inputs(store: Path | str, run_id: str) -> dict[str, Any]:
+    """What it takes to compute again from a stored run: its configuration and policy.
+
+    Returns
+    -------
+    dict
+        ``run_id`` (resolved), ``kind``, ``config`` (the run configuration as stored),
+        ``manifest`` (the run's manifest, with its catalog's path) and ``policy_yaml`` (the
+        concrete linkage policy, or None).
+    """
+    store = Path(store)
+    with connect_read(store) as con:
+        run_id = _resolve(con, store, run_id)
+        (row,) = _records(
+            con,
+            "SELECT run_id, kind, config_json, manifest_json, policy_yaml FROM runs "
+            "WHERE run_id = ?",
+            [run_id],
+        )
+    return {
+        "run_id": row["run_id"],
+        "kind": row["kind"],
+        "config": json.loads(row["config_json"] or "{}"),
+        "manifest": json.loads(row["manifest_json"] or "{}"),
+        "policy_yaml": row["policy_yaml"],
+    }
 
 
 @dataclass
@@ -135,6 +196,7 @@ class RunData:
     gep_by_unit: Any
     allocation: Any
     units: Any
+    decomposition: Any = None
 
 
 def _frame(con: Any, table: str, run_id: str, columns: str = "*") -> Any:
@@ -157,7 +219,8 @@ def load_run(store: Path | str, run_id: str) -> RunData:
         run_id = _resolve(con, store, run_id)
         (record,) = _records(con, f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [run_id])
         tables = {
-            name: _frame(con, name, run_id) for name in ("accounts", "gep_by_unit", "allocation")
+            name: _frame(con, name, run_id)
+            for name in ("accounts", "gep_by_unit", "allocation", "decomposition")
         }
         units = _frame(con, "units", run_id, "run_id, level, unit_id, unit_name, geometry_wkb")
     return RunData(_decode_run(record), units=units, **tables)
@@ -283,8 +346,11 @@ def export_run(store: Path | str, run_id: str, out: Path | str) -> Path:
     with connect_read(store) as con:
         run_id = _resolve(con, store, run_id)
         tables = {
-            t: original_table(con, t, run_id) for t in ("accounts", "gep_by_unit", "allocation")
+            t: original_table(con, t, run_id)
+            for t in ("accounts", "gep_by_unit", "allocation", "decomposition")
         }
+        if not len(tables["decomposition"]):
+            del tables["decomposition"]
         manifest = con.execute("SELECT manifest_json FROM runs WHERE run_id = ?", [run_id])
         manifest_text = manifest.fetchone()[0]
     units = load_run(store, run_id).units

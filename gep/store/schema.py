@@ -86,6 +86,24 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE TABLE columns (run_id VARCHAR, table_name VARCHAR, columns VARCHAR)",
     ),
+    (
+        # what kind of run (a whole ``run``, a ``link`` alone, a what-if ``scenario``) and the
+        # concrete linkage policy it used (so a scenario can link again without the folder)
+        "ALTER TABLE runs ADD COLUMN kind VARCHAR DEFAULT 'run'",
+        "ALTER TABLE runs ADD COLUMN policy_yaml VARCHAR",
+        # decomposition.csv: ΔGEP = volume + price effects, volume = condition + weather
+        """CREATE TABLE decomposition (
+            run_id VARCHAR, row_no INTEGER, unit_id VARCHAR, level VARCHAR,
+            year_from INTEGER, year_to INTEGER, change_cny DOUBLE, volume_effect_cny DOUBLE,
+            price_effect_cny DOUBLE, condition_effect_cny DOUBLE, weather_effect_cny DOUBLE,
+            extra VARCHAR
+        )""",
+        # a scenario run: the run it changed and the change (JSON)
+        """CREATE TABLE scenarios (
+            run_id VARCHAR PRIMARY KEY, base_run_id VARCHAR, year INTEGER,
+            change_json VARCHAR, pixels_changed BIGINT, timings_json VARCHAR
+        )""",
+    ),
 ]
 
 #: The schema version this gep writes and reads.

@@ -39,12 +39,17 @@ def runs_table(runs: list[dict[str, Any]], store: str) -> Any:
         catalog = str(run["catalog_name"]) + (" (synthetic)" if run["synthetic"] else "")
         table.add_row(
             run["run_id"],
-            str(run["config_name"]),
+            str(run["config_name"]) + _kind_note(run.get("kind")),
             catalog,
             ",".join(map(str, run["years"])),
             str(run["engine_version"]),
         )
     return table
+
+
+def _kind_note(kind: Any) -> str:
+    """`` [scenario]`` or `` [link]`` after a configuration's name; nothing for a whole run."""
+    return "" if kind in (None, "run") else f" [{kind}]"
 
 
 def run_table(record: dict[str, Any]) -> Any:
@@ -58,6 +63,18 @@ def run_table(record: dict[str, Any]) -> Any:
         table.add_row(key, str(record[key]))
     table.add_row("years", ", ".join(map(str, record["years"])))
     table.add_row("rows", ", ".join(f"{k} {v}" for k, v in record["rows"].items()))
+    table.add_row("kind", str(record.get("kind") or "run"))
+    scenario = record.get("scenario")
+    if scenario:
+        change = scenario["change"]
+        source = change.get("from_class")
+        where = f"units {', '.join(change['units'])}" if change.get("units") else "a polygon"
+        table.add_row(
+            "scenario",
+            f"run {scenario['base_run_id']}, {scenario['year']}: class "
+            f"{'any' if source is None else source} → {change.get('to_class')} within {where}; "
+            f"{scenario['pixels_changed']} pixels",
+        )
     return table
 
 

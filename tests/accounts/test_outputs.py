@@ -46,15 +46,17 @@ def test_csv_equals_memory(written):
 
 
 def test_xlsx_has_levels_and_numbers_as_numbers(written):
+    """The sample configuration is the demo's, in Chinese (`language: zh`): sheet names and
+    headings are Chinese, values exact yuan."""
     folder, _ = written
     wb = openpyxl.load_workbook(folder / "accounts.xlsx", read_only=True)
-    assert {"district", "township", "gep", "units", "prices", "notes"} <= set(wb.sheetnames)
-    sheet = wb["district"]
+    assert {"区", "乡镇街道", "生态产品总值", "核算单元", "价格", "说明"} <= set(wb.sheetnames)
+    sheet = wb["区"]
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
     row = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
     record = dict(zip(header, row, strict=True))
-    assert isinstance(record["value_constant_cny"], float)
-    assert isinstance(record["price_year"], int)
+    assert isinstance(record["不变价价值（元）"], float)
+    assert isinstance(record["价格年份"], int)
 
 
 def test_geopackage_attributes_equal_the_accounts(written):

@@ -8,6 +8,7 @@ import pytest
 
 from data_catalog.catalog import load_catalog
 from gep import pipeline
+from gep.pipeline import accounts as pipeline_accounts
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +16,8 @@ def blockwise_accounts(sample_config, sample_accounts):
     """The sample accounts again, with the blockwise threshold forced below the grid's size."""
     cat, matrix = sample_accounts
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "BLOCKWISE_ZONAL_PIXELS", 1000)
-        patch.setattr(pipeline, "ZONAL_BLOCK", 128)  # 603 × 599 cells: 25 blocks
+        patch.setattr(pipeline_accounts, "BLOCKWISE_ZONAL_PIXELS", 1000)
+        patch.setattr(pipeline_accounts, "ZONAL_BLOCK", 128)  # 603 × 599 cells: 25 blocks
         levels = pipeline.unit_levels(cat, sample_config)
     params = cat.table(sample_config.parameters)  # the weather-neutral accounts too
     acc = pipeline.build_accounts(cat, sample_config, matrix.rasters, levels, params=params)
@@ -92,7 +93,7 @@ def test_gep_run_sums_blockwise_above_the_threshold(
     """`gep run` (gep.run.execute) takes the switch from gep.pipeline: same accounts."""
     from gep.run import execute
 
-    monkeypatch.setattr(pipeline, "BLOCKWISE_ZONAL_PIXELS", 1000)
+    monkeypatch.setattr(pipeline_accounts, "BLOCKWISE_ZONAL_PIXELS", 1000)
     monkeypatch.setattr(pipeline, "ZONAL_BLOCK", 200)
     result = execute(sample_config, tmp_path / "out")
     _, matrix = sample_accounts

@@ -182,8 +182,9 @@ def test_bad_bounds_and_splits_are_refused_before_any_work(tmp_path, changes, me
 
 
 def test_c_ndvi_from_a_csv_reports_that_it_changes_no_gep(tmp_path):
-    """C–NDVI pairs from a CSV (truth α = 2, β = 1.2): fitted back; the report says the rows
-    are not read by the pipeline, so no GEP component changes."""
+    """C–NDVI pairs from a CSV (truth α = 2, β = 1.2): fitted back; the sample catalog has no
+    NDVI raster, so the report says no GEP component changes (and why); the run config carries
+    the relation for a catalog that has one."""
     from gep.calibration import c_factor_van_der_knijff
 
     rng = np.random.default_rng(4)
@@ -201,6 +202,9 @@ def test_c_ndvi_from_a_csv_reports_that_it_changes_no_gep(tmp_path):
     out = run_calibration(path, tmp_path / "out")
     assert out["parameters"]["c_ndvi_alpha"] == pytest.approx(2.0, rel=0.05)
     assert out["parameters"]["c_ndvi_beta"] == pytest.approx(1.2, rel=0.05)
-    assert out["gep_components"].startswith("none: the C–NDVI rows")
+    assert out["gep_components"].startswith("none: the catalog has no ndvi raster")
+    soil = load_run_config(out["outputs"]["run_config"]).services["soil_retention"]
+    assert soil["cover_from_ndvi"] == "van_der_knijff"
+    assert soil["c_ndvi_alpha"] == pytest.approx(out["parameters"]["c_ndvi_alpha"], abs=1e-6)
     corr = pd.read_csv(out["outputs"]["correlation"], index_col=0)
     assert list(corr.columns) == ["c_ndvi_alpha", "c_ndvi_beta"]

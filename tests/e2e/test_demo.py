@@ -78,9 +78,12 @@ def test_accounts_report_and_geopackage_agree(demo_out):
     total = districts["value_constant_cny"].sum()
     report = (out / "report.html").read_text(encoding="utf-8")
     # the demo values every non-optional item of the catalogue: its total is not partial
-    match = re.search(r"districts, 2020: GEP ([\d,.]+) 亿元 \(2020 prices\); provisioning", report)
+    # (the demo's report is in Chinese, `language: zh`)
+    match = re.search(
+        r"2020年，全部区：生态产品总值 ([\d,.]+) 亿元（2020年不变价）；其中供给服务", report
+    )
     assert match, "report has no district total"
-    assert "PARTIAL" not in report
+    assert "部分核算" not in report
     assert float(match.group(1).replace(",", "")) == pytest.approx(total / 1e8, abs=0.006)
     gep = pd.read_csv(out / "gep_by_unit.csv", dtype={"unit_id": str})
     g = gep[(gep["level"] == "district") & (gep["year"] == 2020)]
@@ -95,6 +98,24 @@ def test_accounts_report_and_geopackage_agree(demo_out):
     towns = gpd.read_file(out / "units.gpkg", layer="township")
     assert towns["gep_constant_cny_2020"].sum() == pytest.approx(total, rel=1e-6)
     assert "SYNTHETIC INPUTS" in report
+
+
+def test_demo_outputs_are_in_chinese(demo_out):
+    """The demo configuration sets `language: zh`: report, bulletins and XLSX in Chinese."""
+    import openpyxl
+
+    out, _ = demo_out
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-CN'>" in report and "<h2>摘要</h2>" in report
+    assert "data:font/woff;base64," in report  # Chinese shows without a system CJK font
+    assert "各区生态产品总值（2020年不变价）" in report and "密云区" in report
+    bulletin = (out / "bulletins" / "district" / "110118.md").read_text(encoding="utf-8")
+    assert bulletin.startswith("# 2020年生态产品总值公报：密云区（110118）")
+    assert "亿元" in bulletin and " CNY" not in bulletin
+    assert (out / "bulletins" / "gep-cjk.woff").is_file()
+    book = openpyxl.load_workbook(out / "accounts.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["区", "乡镇街道", "生态产品总值"]
+    book.close()
 
 
 def test_allocation_sums_to_the_budget_to_the_fen(demo_out):
@@ -196,3 +217,26 @@ def test_run_with_a_scheduler_gives_the_same_accounts(tmp_path):
     a = pd.read_csv(tmp_path / "a" / "accounts.csv")
     b = pd.read_csv(tmp_path / "b" / "accounts.csv")
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+
+
+def test_linkage_record_recomputes_the_run_allocation(demo_out, tmp_path):
+    """The run hands its tables to the linkage in memory; the record in ``linkage_inputs/``
+    holds the same tables: ``gep link`` on it gives the run's allocation to the fen."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = demo_out
+    gep = Path(sys.executable).parent / "gep"
+    done = subprocess.run(
+        [str(gep), "link", str(out / "linkage_inputs" / "policy.yaml"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "GEP_STORE": str(tmp_path / "store.duckdb")},
+    )
+    assert done.returncode == 0, done.stderr
+    run = pd.read_csv(out / "allocation.csv", dtype={"unit_id": str})
+    again = pd.read_csv(tmp_path / "allocation.csv", dtype={"unit_id": str})
+    pd.testing.assert_frame_equal(run, again)

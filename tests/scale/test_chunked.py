@@ -9,7 +9,7 @@ import pytest
 import rasterio
 
 from data_catalog.rasters import write_cog
-from gep import chunked
+from gep import chunked, synthetic
 from gep.errors import InputError
 from gep.services import SERVICES
 from gep.services.spec import ServiceInputs
@@ -26,7 +26,7 @@ def _read(path: Path) -> np.ndarray:
     return out
 
 
-def _eager(region: chunked.SyntheticRegion) -> dict:
+def _eager(region: synthetic.SyntheticRegion) -> dict:
     rasters = {}
     for name, da in region.rasters.items():
         rasters[name] = da.copy(data=da.values)
@@ -34,9 +34,9 @@ def _eager(region: chunked.SyntheticRegion) -> dict:
 
 
 @pytest.fixture(scope="module")
-def region() -> chunked.SyntheticRegion:
+def region() -> synthetic.SyntheticRegion:
     # 1300 × 1100 with 512² chunks: interior, edge and corner chunks of unequal sizes
-    return chunked.synthetic_region((1300, 1100), chunks=512, seed=7)
+    return synthetic.synthetic_region((1300, 1100), chunks=512, seed=7)
 
 
 def test_round_chunks() -> None:
@@ -45,10 +45,10 @@ def test_round_chunks() -> None:
     assert chunked.round_chunks(2048) == 2048
 
 
-def test_synthetic_region_is_lazy_and_reproducible(region: chunked.SyntheticRegion) -> None:
+def test_synthetic_region_is_lazy_and_reproducible(region: synthetic.SyntheticRegion) -> None:
     precipitation = region.rasters["precipitation"]
     assert precipitation.chunks is not None
-    again = chunked.synthetic_region((1300, 1100), chunks=512, seed=7)
+    again = synthetic.synthetic_region((1300, 1100), chunks=512, seed=7)
     block = (slice(500, 530), slice(1000, 1100))
     np.testing.assert_array_equal(
         precipitation[block].values, again.rasters["precipitation"][block].values
@@ -58,7 +58,7 @@ def test_synthetic_region_is_lazy_and_reproducible(region: chunked.SyntheticRegi
     assert set(np.unique(region.rasters["landcover"].values)) <= {1, 2, 3, 4, 5}
 
 
-def test_chunked_run_equals_numpy_run(region: chunked.SyntheticRegion, tmp_path: Path) -> None:
+def test_chunked_run_equals_numpy_run(region: synthetic.SyntheticRegion, tmp_path: Path) -> None:
     """Same kernels, same values: the chunked rasters are bit-identical to the numpy ones."""
     lazy = chunked.run_service_chunked(
         "water_yield",
@@ -87,7 +87,7 @@ def test_chunked_run_equals_numpy_run(region: chunked.SyntheticRegion, tmp_path:
 
 
 def test_lazy_reads_from_files_equal_eager_reads(
-    region: chunked.SyntheticRegion, tmp_path: Path
+    region: synthetic.SyntheticRegion, tmp_path: Path
 ) -> None:
     """Inputs written to GeoTIFF and opened lazily give what the eager read gives."""
     paths = {}
@@ -125,7 +125,7 @@ def test_lazy_reads_from_files_equal_eager_reads(
         assert src.driver == "GTiff" and src.compression is not None
 
 
-def test_routing_service_is_refused(region: chunked.SyntheticRegion, tmp_path: Path) -> None:
+def test_routing_service_is_refused(region: synthetic.SyntheticRegion, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="gep.routing.basins"):
         chunked.run_service_chunked("soil_retention", region.grid, {}, tmp_path)
     with pytest.raises(InputError, match="unknown service"):

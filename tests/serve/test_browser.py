@@ -177,3 +177,67 @@ def test_map_year_township_click_and_comparison(server, tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "gep-serve-map.png").stat().st_size > 20_000
+
+
+def test_indicators_and_a_scenario_in_the_browser(server, tmp_path):
+    """GEP-R and the condition effect on the map; a scenario run from the form and its change."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1100})
+            page.goto(server + "/")
+            page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+            for metric, label in (("gep_r", "GEP-R"), ("condition_effect", "生态状况效应")):
+                page.select_option("#metric", metric)
+                assert label in page.locator("#legend").inner_text()
+                coloured = page.eval_on_selector_all(
+                    "#map path", "ps => ps.filter(p => p.getAttribute('fill') !== '#d0d0d0').length"
+                )
+                assert coloured == 16, metric  # every district has a value in 2020
+
+            page.click("#tab-scenario")
+            page.wait_for_function(
+                "document.querySelectorAll('#sc-map path').length > 300", timeout=30_000
+            )
+            page.select_option("#sc-year", "2020")
+            page.select_option("#sc-from", "1")
+            page.select_option("#sc-to", "2")
+            page.fill("#sc-units", "110109")
+            page.click("#sc-go")
+            page.wait_for_selector("#sc-status[data-state=done]", timeout=60_000)
+            scenario_id = page.get_attribute("#sc-status", "data-run-id")
+            shown = float(page.get_attribute("#sc-delta", "data-cny"))
+            stored = _json(f"{server}/api/runs/{scenario_id}/scenario")
+            assert shown == stored["delta_gep_constant_cny"] != 0
+            assert page.locator("#sc-services tbody tr").count() > 0
+            assert page.locator("#sc-units-table tbody tr").count() > 0
+            page.screenshot(path=str(tmp_path / "gep-serve-scenario.png"), full_page=True)
+
+            # a polygon drawn on the map around a township of 门头沟
+            page.select_option("#sc-mode", "polygon")
+            page.select_option("#sc-from", "")
+            page.select_option("#sc-to", "8")
+            box = page.locator("#sc-map path[data-unit-id^='110109']").first.bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.click("#sc-draw")
+            for dx, dy in ((-12, -12), (12, -12), (12, 12), (-12, 12)):
+                page.mouse.click(cx + dx, cy + dy)
+            page.click("#sc-draw")  # 完成
+            assert page.locator("#sc-shape").count() == 1
+            page.click("#sc-go")
+            page.wait_for_function(
+                f"document.querySelector('#sc-status').dataset.state === 'done' && "
+                f"document.querySelector('#sc-status').dataset.runId !== '{scenario_id}'",
+                timeout=60_000,
+            )
+            drawn = _json(
+                f"{server}/api/runs/{page.get_attribute('#sc-status', 'data-run-id')}/scenario"
+            )
+            assert drawn["pixels_changed"] > 0 and drawn["change"]["polygon"]["type"] == "Polygon"
+            page.screenshot(path=str(tmp_path / "gep-serve-scenario-polygon.png"), full_page=True)
+            assert page.locator("#error").is_hidden()
+        finally:
+            browser.close()
+    assert (tmp_path / "gep-serve-scenario.png").stat().st_size > 20_000

@@ -41,6 +41,20 @@ def test_spec_is_complete(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_spec_carries_its_pipeline_wiring(name: str) -> None:
+    """What the pipeline reads and accounts is in the spec, consistent with the spec itself."""
+    spec = SERVICES[name].spec
+    assert spec.accounted, "a pipeline service names the outputs it accounts"
+    assert set(spec.accounted) <= set(spec.output_units)
+    required = [r for r in spec.rasters.values() if not r.optional]
+    assert all(r.variable for r in required), "every required raster names its catalog variable"
+    for raster in spec.catalog_rasters.values():
+        assert raster.year in ("run", "fixed", "previous")
+    for table in spec.tables.values():
+        assert set(table.parameters) == set(table.columns), table.name
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_compute_returns_declared_outputs(name: str) -> None:
     _needs_kernel(name)
     service = SERVICES[name]

@@ -12,6 +12,7 @@ from gep import units
 from gep.calibration.bounds import check_bounds
 from gep.calibration.errors import CalibrationError
 from gep.calibration.problem import FitProblem
+from gep.kernels.rusle import c_factor_cai, c_factor_van_der_knijff
 
 __all__ = [
     "C_NDVI_FORMS",
@@ -20,80 +21,6 @@ __all__ = [
     "c_ndvi_problem",
     "class_c_from_ndvi",
 ]
-
-
-def c_factor_van_der_knijff(ndvi: Any, alpha: float = 2.0, beta: float = 1.0) -> np.ndarray:
-    """Cover-management factor from NDVI, ``C = exp(−α·NDVI/(β − NDVI))``, clipped to [0, 1].
-
-    Parameters
-    ----------
-    ndvi : array_like
-        NDVI (−1 to 1).
-    alpha, beta : float
-        Shape parameters (2 and 1 in the source); C = 0 where NDVI ≥ β.
-
-    Returns
-    -------
-    ndarray
-        C factor (1).
-
-    References
-    ----------
-    Van der Knijff J.M., Jones R.J.A., Montanarella L. (1999) Soil erosion risk assessment in
-    Italy. European Soil Bureau, EUR 19044 EN; (2000) Soil erosion risk assessment in Europe,
-    EUR 19044 EN, p. 12.
-
-    Examples
-    --------
-    NDVI 0.5 with α = 2, β = 1: exp(−2·0.5/0.5) = exp(−2):
-
-    >>> round(float(c_factor_van_der_knijff(0.5)), 6)
-    0.135335
-    """
-    v = np.asarray(ndvi, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c = np.exp(-alpha * v / (beta - v))
-    return np.where(v >= beta, 0.0, np.clip(c, 0.0, 1.0))
-
-
-def c_factor_cai(ndvi: Any, ndvi_soil: float = 0.05, ndvi_veg: float = 0.85) -> np.ndarray:
-    """C factor from vegetation cover (Cai et al. 2000), cover from NDVI (dimidiate pixel).
-
-    ``fc = clip((NDVI − NDVI_soil)/(NDVI_veg − NDVI_soil), 0, 1)``, f = 100·fc (%);
-    ``C = 1`` for f ≤ 0.1 %, ``C = 0.6508 − 0.3436·lg f`` for 0.1 % < f < 78.3 %, ``C = 0``
-    for f ≥ 78.3 %.
-
-    Parameters
-    ----------
-    ndvi : array_like
-        NDVI.
-    ndvi_soil, ndvi_veg : float
-        NDVI of bare soil and of full vegetation cover (the fitted parameters).
-
-    Returns
-    -------
-    ndarray
-        C factor (1).
-
-    References
-    ----------
-    Cai C.F., Ding S.W., Shi Z.H., Huang L., Zhang G.Y. (2000) 应用EUPS模型评估... 水土保持学报
-    14(2), 19–24. Gutman G., Ignatov A. (1998) Int. J. Remote Sens. 19(8), 1533–1543 (fc).
-
-    Examples
-    --------
-    NDVI 0.45 with soil 0.05 and vegetation 0.85: fc = 0.5, f = 50 %,
-    C = 0.6508 − 0.3436·lg 50 = 0.6508 − 0.583766 = 0.067034:
-
-    >>> round(float(c_factor_cai(0.45)), 6)
-    0.067034
-    """
-    v = np.asarray(ndvi, dtype=np.float64)
-    fc = np.clip((v - ndvi_soil) / (ndvi_veg - ndvi_soil), 0.0, 1.0)
-    f = 100.0 * fc
-    with np.errstate(divide="ignore"):
-        middle = 0.6508 - 0.3436 * np.log10(np.where(f > 0, f, 1.0))
-    return np.where(f <= 0.1, 1.0, np.where(f >= 78.3, 0.0, middle))
 
 
 #: form → (function, parameter names, default bounds)

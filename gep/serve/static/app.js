@@ -9,7 +9,9 @@ const DIVERGING = ["#d7301f", "#fc8d59", "#f7f7f7", "#91cf60", "#1a9850"];
 const METRIC_LABELS = {
   gep: "GEP（不变价）",
   gep_per_km2: "单位面积 GEP（不变价）",
+  gep_r: "GEP-R（调节服务 GEP，不变价）",
   change: "GEP 变化（不变价，较上一核算年）",
+  condition_effect: "生态状况效应（GEP 物量变化中剔除气象影响的部分，较上一核算年）",
   allocation: "生态补偿分配",
 };
 const STAGE_LABELS = { district: "区级", township: "乡镇级" };
@@ -68,7 +70,9 @@ function projection(features) {
   for (const f of features) eachRing(f.geometry, (ring) => ring.forEach(visit));
   const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
   const scale = Math.min(780 / ((x1 - x0) * k), 620 / (y1 - y0));
-  return (c) => [10 + (c[0] - x0) * k * scale, 10 + (y1 - c[1]) * scale];
+  const project = (c) => [10 + (c[0] - x0) * k * scale, 10 + (y1 - c[1]) * scale];
+  project.inverse = (p) => [x0 + (p[0] - 10) / (k * scale), y1 - (p[1] - 10) / scale];
+  return project;
 }
 
 function eachRing(geometry, visit) {
@@ -109,7 +113,7 @@ function metricValues() {
     for (const row of state.allocation.rows) values[row.unit_id] = (values[row.unit_id] || 0) + row.amount_cny;
     return values;
   }
-  const column = { gep: "gep_constant_cny", gep_per_km2: "gep_constant_cny_per_km2", change: "change_constant_cny" }[metric];
+  const column = { gep: "gep_constant_cny", gep_per_km2: "gep_constant_cny_per_km2", gep_r: "gep_r_constant_cny", change: "change_constant_cny", condition_effect: "condition_effect_cny" }[metric];
   for (const row of state.gep.rows) values[row.unit_id] = row[column];
   return values;
 }
@@ -142,7 +146,7 @@ function drawMap() {
   const project = projection(geo.features);
   const values = metricValues();
   const numbers = Object.values(values).filter((v) => v !== null && v !== undefined);
-  const diverging = metric === "change";
+  const diverging = metric === "change" || metric === "condition_effect";
   const colours = diverging ? DIVERGING : SEQUENTIAL;
   const breaks = classBreaks(numbers, diverging);
   svg.innerHTML = "";
@@ -254,15 +258,180 @@ async function compare() {
 }
 
 function showView(name) {
-  $("view-map").hidden = name !== "map";
-  $("view-compare").hidden = name !== "compare";
-  $("tab-map").classList.toggle("active", name === "map");
-  $("tab-compare").classList.toggle("active", name === "compare");
+  for (const view of ["map", "compare", "scenario"]) {
+    $(`view-${view}`).hidden = name !== view;
+    $(`tab-${view}`).classList.toggle("active", name === view);
+  }
+  if (name === "scenario") openScenario().catch(showError);
+}
+
+/* ---- what-if scenarios: a land-cover change within units or a polygon ---- */
+const CLASS_ZH = { cropland: "耕地", forest: "林地", shrub: "灌木", grassland: "草地", water: "水体", "snow/ice": "冰雪", barren: "裸地", impervious: "不透水面", wetland: "湿地" };
+const scenario = { geo: null, project: null, drawing: false, vertices: [], uploaded: null, run: null };
+
+async function openScenario() {
+  const runs = state.runs.filter((r) => (r.kind || "run") === "run");
+  if (!runs.length) throw new Error("库中没有可作情景基准的核算运行（gep run 或 gep demo）");
+  if (!$("sc-run").options.length) fillOptions($("sc-run"), runs.map((r) => [r.run_id, runLabel(r)]), runs[runs.length - 1].run_id);
+  if (scenario.run !== $("sc-run").value) await loadScenarioRun();
+}
+
+async function loadScenarioRun() {
+  const run = $("sc-run").value;
+  const [classes, geo] = await Promise.all([api(`/api/runs/${run}/landcover-classes`), api(`/api/runs/${run}/units?level=township`)]);
+  scenario.run = run;
+  fillOptions($("sc-year"), classes.years.map((y) => [y, `${y} 年`]), classes.years[classes.years.length - 1]);
+  const items = classes.classes.map((c) => [c.code, `${c.code} ${CLASS_ZH[c.name] || c.name}`]);
+  fillOptions($("sc-from"), [["", "任意地类（仅多边形）"], ...items], 1);
+  fillOptions($("sc-to"), items, 2);
+  scenario.geo = geo;
+  scenario.project = projection(geo.features);
+  drawScenarioMap();
+}
+
+function selectedUnits() {
+  return $("sc-units").value.split(/[,，\s]+/).map((u) => u.trim()).filter(Boolean);
+}
+
+function toggleUnit(id) {
+  const units = selectedUnits();
+  const at = units.indexOf(id);
+  if (at >= 0) units.splice(at, 1); else units.push(id);
+  $("sc-units").value = units.join(",");
+  drawScenarioMap();
+}
+
+function svgPoint(svg, event) {
+  const point = svg.createSVGPoint();
+  point.x = event.clientX;
+  point.y = event.clientY;
+  const p = point.matrixTransform(svg.getScreenCTM().inverse());
+  return [p.x, p.y];
+}
+
+function drawScenarioMap() {
+  const svg = $("sc-map");
+  const project = scenario.project;
+  const chosen = new Set($("sc-mode").value === "units" ? selectedUnits() : []);
+  svg.innerHTML = "";
+  for (const feature of scenario.geo.features) {
+    const id = feature.properties.unit_id;
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", pathData(feature.geometry, project));
+    path.setAttribute("fill-rule", "evenodd");
+    const parentChosen = chosen.has(String(feature.properties.parent_id));
+    path.setAttribute("fill", chosen.has(id) || parentChosen ? "#f08c00" : "#e6efe9");
+    path.dataset.unitId = id;
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${feature.properties.unit_name}（${id}）`;
+    path.appendChild(title);
+    path.addEventListener("click", () => { if (!scenario.drawing && $("sc-mode").value === "units") toggleUnit(id); });
+    svg.appendChild(path);
+  }
+  const ring = scenario.vertices;
+  if (ring.length) {
+    const shape = document.createElementNS("http://www.w3.org/2000/svg", ring.length > 2 && !scenario.drawing ? "polygon" : "polyline");
+    shape.setAttribute("points", ring.map((c) => project(c).map((v) => v.toFixed(1)).join(",")).join(" "));
+    shape.setAttribute("fill", "rgba(214, 51, 108, 0.35)");
+    shape.setAttribute("stroke", "#d6336c");
+    shape.setAttribute("stroke-width", "2");
+    shape.setAttribute("pointer-events", "none");
+    shape.id = "sc-shape";
+    svg.appendChild(shape);
+  }
+  $("sc-vertices").textContent = scenario.uploaded ? "已上传 GeoJSON" : `顶点：${ring.length}`;
+}
+
+function scenarioBody() {
+  const body = { year: Number($("sc-year").value), to_class: Number($("sc-to").value) };
+  if ($("sc-from").value !== "") body.from_class = Number($("sc-from").value);
+  if ($("sc-mode").value === "units") {
+    body.units = selectedUnits();
+    if (!body.units.length) throw new Error("请填写或点击至少一个单元");
+    return body;
+  }
+  if (scenario.uploaded) {
+    body.polygon = scenario.uploaded;
+  } else {
+    if (scenario.vertices.length < 3) throw new Error("请在地图上绘制至少三个顶点的多边形，或上传 GeoJSON");
+    body.polygon = { type: "Polygon", coordinates: [[...scenario.vertices, scenario.vertices[0]]] };
+  }
+  body.crs = $("sc-crs").value.trim() || "EPSG:4326";
+  return body;
+}
+
+async function runScenario() {
+  const status = $("sc-status");
+  const body = scenarioBody();
+  status.dataset.state = "running";
+  status.textContent = "计算中……";
+  const started = performance.now();
+  const response = await fetch(`/api/runs/${$("sc-run").value}/scenarios?level=township`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const result = await response.json();
+  if (!response.ok) {
+    status.dataset.state = "error";
+    status.textContent = "情景未运行：" + (result.detail || response.statusText);
+    return;
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  $("sc-year-shown").textContent = String(result.year);
+  $("sc-delta").textContent = signed(result.delta_gep_constant_cny);
+  $("sc-delta").dataset.cny = String(result.delta_gep_constant_cny);
+  $("sc-pixels").textContent = `改变 ${result.pixels_changed} 个像元（${result.area_changed_km2.toFixed(2)} km²）；用时 ${seconds} 秒；存为运行 ${result.run_id}`;
+  fillTable($("sc-services"), result.services.filter((s) => s.delta_constant_cny !== 0).map((s) => [[s.service_zh, false], [signed(s.delta_constant_cny), true]]));
+  const units = result.units.filter((u) => u.delta_gep_constant_cny !== 0 || u.delta_fen)
+    .sort((a, b) => Math.abs(b.delta_gep_constant_cny) - Math.abs(a.delta_gep_constant_cny)).slice(0, 40);
+  fillTable($("sc-units-table"), units.map((u) => [[u.unit_id, false], [u.unit_name, false], [signed(u.delta_gep_constant_cny), true], [u.delta_cny === null ? "—" : signed(u.delta_cny), true]]));
+  status.dataset.state = "done";
+  status.dataset.runId = result.run_id;
+  status.textContent = "完成。";
+  state.runs = (await api("/api/runs")).runs.filter((r) => r.kind !== "link");
+}
+
+function startScenarioForm() {
+  $("sc-run").addEventListener("change", () => loadScenarioRun().catch(showError));
+  $("sc-mode").addEventListener("change", () => {
+    const units = $("sc-mode").value === "units";
+    $("sc-units-box").hidden = !units;
+    $("sc-polygon-box").hidden = units;
+    drawScenarioMap();
+  });
+  $("sc-units").addEventListener("change", drawScenarioMap);
+  $("sc-draw").addEventListener("click", () => {
+    scenario.drawing = !scenario.drawing;
+    if (scenario.drawing) { scenario.vertices = []; scenario.uploaded = null; }
+    $("sc-draw").textContent = scenario.drawing ? "完成" : "在地图上绘制";
+    drawScenarioMap();
+  });
+  $("sc-clear").addEventListener("click", () => { scenario.vertices = []; scenario.uploaded = null; $("sc-file").value = ""; drawScenarioMap(); });
+  $("sc-map").addEventListener("click", (event) => {
+    if (!scenario.drawing) return;
+    scenario.vertices.push(scenario.project.inverse(svgPoint($("sc-map"), event)).map((v) => Number(v.toFixed(6))));
+    drawScenarioMap();
+  });
+  $("sc-file").addEventListener("change", () => uploadPolygon().catch(showError));
+  $("sc-go").addEventListener("click", () => runScenario().catch((error) => { $("sc-status").dataset.state = "error"; showError(error); }));
+}
+
+async function uploadPolygon() {
+    const file = $("sc-file").files[0];
+    if (!file) return;
+    try {
+      scenario.uploaded = JSON.parse(await file.text());
+    } catch (error) {
+      throw new Error("上传的文件不是有效的 JSON：" + error.message);
+    }
+    const named = scenario.uploaded.crs && scenario.uploaded.crs.properties && scenario.uploaded.crs.properties.name;
+    if (named) $("sc-crs").value = named;
+    scenario.vertices = [];
+    drawScenarioMap();
 }
 
 async function start() {
   const body = await api("/api/runs");
-  state.runs = body.runs;
+  state.runs = body.runs.filter((r) => r.kind !== "link");  /* a `gep link` run has no map */
   if (!state.runs.length) throw new Error("库中还没有运行记录：先运行 gep demo 或 gep store append");
   const items = state.runs.map((r) => [r.run_id, runLabel(r)]);
   const newest = state.runs[state.runs.length - 1].run_id;
@@ -278,6 +447,8 @@ async function start() {
   $("compare-go").addEventListener("click", () => compare().catch(showError));
   $("tab-map").addEventListener("click", () => showView("map"));
   $("tab-compare").addEventListener("click", () => showView("compare"));
+  $("tab-scenario").addEventListener("click", () => showView("scenario"));
+  startScenarioForm();
   await loadRun();
 }
 
