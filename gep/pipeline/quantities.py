@@ -108,15 +108,17 @@ def stream_quantities(
         source = RasterSource(cat, chunks=size)
         local = [s for s in config.services if SERVICES[s].spec.neighbourhood != GLOBAL]
         routed = [s for s in config.services if SERVICES[s].spec.neighbourhood == GLOBAL]
-        batches = [(local, source)] + [([s], RasterSource(cat)) for s in routed]
-        for services, batch_source in batches:
+        # routed services get the lazy rasters too: they read them whole inside ``compute``
+        # and hand them to their kernel, so no second copy is held while it runs
+        batches = [local] + [[s] for s in routed]
+        for services in batches:
             if not services:
                 continue
             if progress:
                 progress(f"{', '.join(services)} {year}")
             arrays = {}
             for service in services:
-                result = run_service(cat, config, params, service, year, source=batch_source)
+                result = run_service(cat, config, params, service, year, source=source)
                 for name in SERVICES[service].spec.accounted:
                     da = result[name]
                     da.attrs["service"] = service
@@ -211,15 +213,8 @@ def weather_neutral_quantities(
                 progress(f"{', '.join(services)} {y1} under the weather of {y0}")
             rasters = {}  # summed per unit at once: one batch's rasters at a time
             for service in services:
-                routed = SERVICES[service].spec.neighbourhood == GLOBAL
                 result = run_service(
-                    cat,
-                    config,
-                    params,
-                    service,
-                    y1,
-                    weather_year=y0,
-                    source=RasterSource(cat) if routed else source,
+                    cat, config, params, service, y1, weather_year=y0, source=source
                 )
                 for name in SERVICES[service].spec.accounted:
                     da = result[name] if chunks is not None else result[name].compute()

@@ -35,6 +35,7 @@ from gep.services.spec import (
     ServiceSpec,
     TableInput,
     as_output,
+    lookup_classes,
     reclassify,
 )
 
@@ -215,12 +216,14 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     dem = inputs.elevation
     c = cover_management(inputs)
     p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=np.float64).values
-    # handed over to the kernel, which frees each input after its last use (memory: the
-    # float32 CP instead of C and P in float64, no copy kept here)
+    # R and K as read (float32 rasters stay float32: exact, half the memory) are shared by the
+    # SDR kernel and the accounting RUSLE; the rest is handed over to the kernel, which frees
+    # each input after its last use (the float32 CP instead of C and P in float64)
+    r, k = _as_read(inputs.erosivity), _as_read(inputs.erodibility)
     arrays = {
-        "dem": np.asarray(dem.values, dtype=np.float64),
-        "erosivity": np.asarray(inputs.erosivity.values, dtype=np.float64),
-        "erodibility": np.asarray(inputs.erodibility.values, dtype=np.float64),
+        "dem": _as_read(dem),
+        "erosivity": r,
+        "erodibility": k,
         "usle_c": c,
         "cover_practice": kernels.cover_practice(c, p),
     }
@@ -231,8 +234,6 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     drainage = inputs.rasters.get("drainage")
     if drainage is not None:
         arrays["drainage"] = np.asarray(drainage.values) == 1
-    # R and K are needed again by the accounting RUSLE: kept in float32 when that is exact
-    r, k = _compact(arrays["erosivity"]), _compact(arrays["erodibility"])
     cell_x, cell_y = inputs.grid.pixel_size_m()
     cell = float(min(cell_x, cell_y))
     options = {
@@ -253,25 +254,74 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
         values = result.pop(key)
         outputs[name] = dem.copy(data=(values * area_ha if per_ha else values).astype(f32))
         del values
-    ls = ls_factor_area(
-        result.pop("slope_percent"),
-        np.where(result["valid"], result.pop("flow_accumulation"), np.nan),
-        cell,
-        max_slope_length_m=inputs.max_slope_length_m,
-    )
-    usle_c = cover_management(inputs)
-    usle_p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=np.float64).values
-    applies = reclassify(inputs, "landcover", "usle_factors", "rusle_applies", dtype=f32).values
-    accounting = accounting_retention(r, k, ls, usle_c, usle_p, applies, valid)
-    del ls, usle_c, usle_p, applies, r, k
+    accounting = _accounting_by_bands(inputs, result, r, k, valid, cell, area_ha)
     names = ("soil_loss_potential", "soil_loss", "soil_retention")
     for name, values in zip(names, accounting, strict=True):
-        outputs[name] = dem.copy(data=values * area_ha)
+        outputs[name] = dem.copy(data=values)
     return as_output(SPEC, **outputs)
 
 
-def cover_management(inputs: ServiceInputs) -> np.ndarray:
+#: Rows of a band of the accounting RUSLE (its temporaries are a band, not the grid).
+ACCOUNTING_BAND = 512
+
+
+def _accounting_by_bands(
+    inputs: ServiceInputs,
+    routed: dict[str, np.ndarray],
+    erosivity: np.ndarray,
+    erodibility: np.ndarray,
+    valid: np.ndarray,
+    cell: float,
+    area_ha: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accounting potential, actual and retained erosion (t yr-1 per pixel), band by band.
+
+    :func:`accounting_retention` with LS from the routed slope and flow accumulation
+    (:func:`gep.kernels.rusle.ls_factor_area`), C, P and ``rusle_applies`` of each band's
+    classes; the same values as whole arrays, with the temporaries of one band.
+    """
+    shape = valid.shape
+    out = (np.empty(shape), np.empty(shape), np.empty(shape))
+    slope, accumulated, routed_ok = (
+        routed.pop("slope_percent"),
+        routed.pop("flow_accumulation"),
+        routed.pop("valid"),
+    )
+    for r0 in range(0, shape[0], ACCOUNTING_BAND):
+        rows = slice(r0, min(r0 + ACCOUNTING_BAND, shape[0]))
+        ls = ls_factor_area(
+            slope[rows],
+            np.where(routed_ok[rows], accumulated[rows], np.nan),
+            cell,
+            max_slope_length_m=inputs.max_slope_length_m,
+        )
+        c = cover_management(inputs, rows)
+        p = _band_classes(inputs, "usle_p", rows, np.float64)
+        applies = _band_classes(inputs, "rusle_applies", rows, np.float32)
+        band = accounting_retention(
+            erosivity[rows], erodibility[rows], ls, c, p, applies, valid[rows]
+        )
+        for target, values in zip(out, band, strict=True):
+            target[rows] = values * area_ha[rows]
+    return out
+
+
+def _band_classes(inputs: ServiceInputs, column: str, rows: slice, dtype: Any) -> np.ndarray:
+    """``usle_factors[column]`` of the classes of the land-cover rows ``rows``."""
+    table = inputs.tables["usle_factors"][column]
+    return lookup_classes(inputs.landcover[rows], table, dtype=dtype).values
+
+
+def _as_read(da: xr.DataArray) -> np.ndarray:
+    """The raster's values in their floating type (float32 stays float32), NaN for nodata."""
+    values = np.asarray(da.values)
+    return values if values.dtype.kind == "f" else values.astype(np.float64)
+
+
+def cover_management(inputs: ServiceInputs, rows: slice | None = None) -> np.ndarray:
     """Cover-management factor C per pixel (float64): the class C, or C from NDVI.
+
+    ``rows`` restricts it to a band of rows (default: the whole grid).
 
     With ``cover_from_ndvi`` set, C = f(NDVI) (the fitted C–NDVI relation of ``gep calibrate``,
     :func:`gep.kernels.rusle.cover_from_ndvi`) on the pixels with an NDVI value whose class is
@@ -282,7 +332,8 @@ def cover_management(inputs: ServiceInputs) -> np.ndarray:
     InputError
         ``cover_from_ndvi`` is set but there is no ``ndvi`` raster.
     """
-    c = reclassify(inputs, "landcover", "usle_factors", "usle_c", dtype=np.float64).values
+    rows = slice(None) if rows is None else rows
+    c = _band_classes(inputs, "usle_c", rows, np.float64)
     form = inputs.cover_from_ndvi
     if form == "none":
         return c
@@ -298,9 +349,9 @@ def cover_management(inputs: ServiceInputs) -> np.ndarray:
             f"soil_retention: c_ndvi_ndvi_veg ({inputs.c_ndvi_ndvi_veg}) must exceed "
             f"c_ndvi_ndvi_soil ({inputs.c_ndvi_ndvi_soil}) for the Cai relation"
         )
-    applies = reclassify(inputs, "landcover", "usle_factors", "rusle_applies").values == 1
+    applies = _band_classes(inputs, "rusle_applies", rows, np.float64) == 1
     return cover_from_ndvi(
-        np.asarray(ndvi.values, dtype=np.float64),
+        np.asarray(ndvi[rows].values, dtype=np.float64),
         c,
         applies,
         form=form,
@@ -309,19 +360,6 @@ def cover_management(inputs: ServiceInputs) -> np.ndarray:
         ndvi_soil=inputs.c_ndvi_ndvi_soil,
         ndvi_veg=inputs.c_ndvi_ndvi_veg,
     )
-
-
-def _compact(values: np.ndarray) -> np.ndarray:
-    """``values`` as float32 when that loses nothing (rasters read from float32 files), else a copy.
-
-    Examples
-    --------
-    >>> _compact(np.array([0.5, 2.0])).dtype, _compact(np.array([0.1])).dtype
-    (dtype('float32'), dtype('float64'))
-    """
-    narrow = values.astype(np.float32)
-    same = np.array_equal(narrow, values, equal_nan=True)
-    return narrow if same else values.copy()
 
 
 def accounting_retention(
