@@ -264,6 +264,21 @@ def write_maps(
             diverging=True,
         )
         maps.append((text(language, "map.change.caption", **fields), path))
+    maps += _raster_maps(acc, folder, shared, language, step)
+    if allocation is not None:
+        maps += _allocation_maps(allocation, top, top_names, folder, note, language, step)
+    return maps
+
+
+def _raster_maps(
+    acc: Accounts,
+    folder: Path,
+    shared: dict[str, object],
+    language: Language,
+    step: Callable[[str], None],
+) -> list[tuple[str, Path]]:
+    """A map of every per-pixel quantity (block means of the rasters, read by chunks)."""
+    maps = []
     for (name, year), da in acc.rasters.items():
         step(f"{name} {year}")
         units = unit_label(str(da.attrs.get("units", "")), language)
@@ -279,8 +294,6 @@ def write_maps(
             language, "map.raster.caption", name=name, quantity=quantity, year=year, units=units
         )
         maps.append((caption, path))
-    if allocation is not None:
-        maps += _allocation_maps(allocation, top, top_names, folder, note, language, step)
     return maps
 
 

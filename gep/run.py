@@ -348,14 +348,7 @@ def execute(
         allocation = None if link is None else link.allocation
         lap("linkage")
         reporter.stage("bulletins")
-        write_bulletins(
-            acc.accounts,
-            allocation,
-            None if link is None else link.programmes,
-            tmp / "bulletins",
-            synthetic_note=text(config.language, "synthetic_note") if cat.synthetic else None,
-            language=config.language,
-        )
+        _bulletins(cat, config, acc, link, tmp / "bulletins")
         lap("bulletins")
         summary = district_summary(acc, allocation, config.years)
         reporter.stage("maps")
@@ -367,17 +360,44 @@ def execute(
             log.warning(w)
         write_run_report(cat, config, acc, summary, maps, warnings, tmp / "report.html")
         lap("report")
-        outputs += [str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()]
-        write_manifest(
-            tmp / "manifest.json",
-            config=config.model_dump(mode="json"),
-            cat=cat,
-            prices=[
-                {str(k): v for k, v in r.items()}
-                for r in component_prices(config, acc.accounts).to_dict("records")
-            ],
-            timings=timings,
-            outputs=sorted(set(outputs)),
-            warnings=warnings,
-        )
+        _manifest(cat, config, acc, tmp, outputs, timings, warnings)
     return RunResult(Path(out).resolve(), acc, summary, allocation, timings, warnings)
+
+
+def _bulletins(
+    cat: Catalog, config: RunConfig, acc: Accounts, link: LinkResult | None, folder: Path
+) -> None:
+    """A bulletin per unit, in the run's language (:func:`gep.bulletin.write_bulletins`)."""
+    write_bulletins(
+        acc.accounts,
+        None if link is None else link.allocation,
+        None if link is None else link.programmes,
+        folder,
+        synthetic_note=text(config.language, "synthetic_note") if cat.synthetic else None,
+        language=config.language,
+    )
+
+
+def _manifest(
+    cat: Catalog,
+    config: RunConfig,
+    acc: Accounts,
+    folder: Path,
+    outputs: list[str],
+    timings: dict[str, float],
+    warnings: list[str],
+) -> None:
+    """Write ``manifest.json``: configuration, inputs, prices, timings, every file written."""
+    outputs = outputs + [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+    write_manifest(
+        folder / "manifest.json",
+        config=config.model_dump(mode="json"),
+        cat=cat,
+        prices=[
+            {str(k): v for k, v in r.items()}
+            for r in component_prices(config, acc.accounts).to_dict("records")
+        ],
+        timings=timings,
+        outputs=sorted(set(outputs)),
+        warnings=warnings,
+    )

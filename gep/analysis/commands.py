@@ -27,13 +27,13 @@ from gep.config import RunConfig, load_run_config
 from gep.io.atomic import atomic_write
 from gep.sensitivity import gep_function, morris_screening, sobol_analysis
 from gep.uncertainty import (
-    _PRODUCER,
     GEPModel,
     build_gep_model,
     gep_share_allocation,
     load_distributions,
     monte_carlo,
 )
+from gep.uncertainty.terms import _PRODUCER
 
 __all__ = ["run_sensitivity", "run_uncertainty"]
 

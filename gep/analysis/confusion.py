@@ -212,7 +212,7 @@ def build_misclassification(
     """
     from gep.pipeline import run_service
     from gep.pipeline.inputs import codes_present
-    from gep.uncertainty import _PRODUCER
+    from gep.uncertainty.terms import _PRODUCER
 
     lc_id = cat.find(variable="landcover", year=year)
     landcover = cat.raster(lc_id).load()

@@ -172,7 +172,7 @@ def record_link(out: Path, policy: Path, store: Path | None, *, enabled: bool) -
         return
     from gep import __version__
     from gep.store import StoreError, default_store_path
-    from gep.store.ingest import append_link_run
+    from gep.store.link_runs import append_link_run
 
     path = default_store_path(store)
     try:
