@@ -276,14 +276,63 @@ def inside_area(
     return np.where(np.isnan(elevation), np.nan, inside.astype(float))
 
 
-def area_share_table(cat: Catalog, area: dict[str, object]) -> pd.DataFrame:
+#: Rows of DEM read at a time by :func:`area_share_table` (plus one halo row on each side).
+AREA_BAND = 1024
+
+
+def _area_cells_by_bands(
+    dem: Any,
+    grid: Any,
+    layers: dict[str, tuple[Any, str]],
+    thresholds: dict[str, float | None],
+    band: int,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per layer: unit ids, cells inside the area and cells with DEM data, band by band.
+
+    Each band of the DEM is read with one halo row on each side, so the slope (central
+    differences) of its rows is the whole raster's; the units are burnt at pixel centres into
+    the band's window of the grid (:func:`gep.zones.zone_raster`).
+    """
+    from affine import Affine
+
+    from data_catalog.grid import Grid
+    from gep.kernels import reductions
+    from gep.zones import zone_raster
+
+    rows = grid.shape[0]
+    size = (abs(grid.transform.e), abs(grid.transform.a))
+    out = {}
+    for entry_id, (vector, id_field) in layers.items():
+        ids = vector[id_field].astype(str).to_numpy()
+        out[entry_id] = (ids, np.zeros(ids.size), np.zeros(ids.size))
+    for r0 in range(0, rows, band):
+        r1 = min(r0 + band, rows)
+        a0, a1 = max(r0 - 1, 0), min(r1 + 1, rows)
+        elevation = np.asarray(dem[a0:a1].values, dtype=float)
+        mask = inside_area(elevation, size, **thresholds)[r0 - a0 : r0 - a0 + (r1 - r0)]
+        window = Grid(
+            grid.crs, grid.transform * Affine.translation(0, r0), (r1 - r0, grid.shape[1])
+        )
+        data = np.where(np.isnan(mask), np.nan, 1.0)
+        for entry_id, (vector, id_field) in layers.items():
+            zones = zone_raster(vector, window, id_field=id_field)
+            ids, inside, cells = out[entry_id]
+            inside += reductions.zone_sums(zones.zones, mask, ids.size)[0]
+            cells += reductions.zone_sums(zones.zones, data, ids.size)[0]
+    return out
+
+
+def area_share_table(
+    cat: Catalog, area: dict[str, object], *, band: int = AREA_BAND
+) -> pd.DataFrame:
     """Each district's and township's share inside a declared area, from the catalog's DEM.
 
     The hand-over of a spatial eligibility rule (``districts.eligibility.area`` of the linkage
     policy): linkage never reads rasters or polygons, so the share is computed here, per unit
     polygon of every district and township layer of the catalog, as the fraction of the unit's
     cells (burnt at pixel centres, :mod:`gep.zones`) with DEM data that lie inside the area
-    (:func:`inside_area`).
+    (:func:`inside_area`). The DEM is read ``band`` rows at a time (memory bounded by the
+    band).
 
     Parameters
     ----------
@@ -291,40 +340,41 @@ def area_share_table(cat: Catalog, area: dict[str, object]) -> pd.DataFrame:
         The catalog (an ``elevation`` raster; vector layers with a ``level``).
     area : dict
         The area rule: ``area_id``, ``elevation_min_m`` and/or ``slope_min_deg``.
+    band : int
+        Rows per band.
 
     Returns
     -------
     pandas.DataFrame
         ``unit_id, area_id, share, source`` (the ``area_shares`` table of linkage).
     """
-    from gep.zones import zonal_sum_centres, zone_raster
-
     grid = cat.reference_grid()
     dem_id = cat.find(variable="elevation")
-    elevation = np.asarray(cat.raster(dem_id).values, dtype=float)
     low, slope = area.get("elevation_min_m"), area.get("slope_min_deg")
-    size = (abs(grid.transform.e), abs(grid.transform.a))
-    mask = inside_area(
-        elevation,
-        size,
-        elevation_min_m=None if low is None else float(str(low)),
-        slope_min_deg=None if slope is None else float(str(slope)),
+    thresholds = {
+        "elevation_min_m": None if low is None else float(str(low)),
+        "slope_min_deg": None if slope is None else float(str(slope)),
+    }
+    layers = {
+        entry_id: (cat.vector(entry_id).to_crs(grid.crs), entry.id_field or "unit_id")
+        for entry_id, entry in sorted(cat.entries.items())
+        if entry.kind == "vector" and entry.level in ("district", "township")
+    }
+    totals = _area_cells_by_bands(
+        cat.raster(dem_id, chunks={"y": band, "x": -1}), grid, layers, thresholds, band
     )
-    frames = []
-    for entry_id, entry in sorted(cat.entries.items()):
-        if entry.kind != "vector" or entry.level not in ("district", "township"):
-            continue
-        zones = zone_raster(cat.vector(entry_id), grid, id_field=entry.id_field or "unit_id")
-        inside = zonal_sum_centres(zones, mask)
-        cells = zonal_sum_centres(zones, np.where(np.isnan(mask), np.nan, 1.0))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "unit_id": inside["unit_id"].astype(str),
-                    "share": (inside["sum"] / cells["sum"]).fillna(0.0).clip(0.0, 1.0),
-                }
-            )
+    frames = [
+        pd.DataFrame(
+            {
+                "unit_id": ids.astype(str),
+                "share": pd.Series(inside / np.where(cells > 0, cells, np.nan))
+                .fillna(0.0)
+                .clip(0.0, 1.0)
+                .to_numpy(),
+            }
         )
+        for ids, inside, cells in totals.values()
+    ]
     rule = f"elevation >= {low} m" if low is not None else ""
     rule += (" or " if rule and slope is not None else "") + (
         f"slope >= {slope} deg" if slope is not None else ""

@@ -41,3 +41,18 @@ def test_sample_region_shares() -> None:
     assert table.loc["110101", "share"] == 0.0
     assert table.loc["110109", "share"] == 1.0
     assert "elevation >= 100 m" in table["source"].iloc[0]
+
+
+def test_shares_by_bands_equal_the_whole_raster() -> None:
+    """The DEM read in bands of 7 rows (one halo row each side for the slope) gives the shares
+    of one band holding the whole raster, to the last bit, with both thresholds in play."""
+    from data_catalog.catalog import load_catalog
+    from data_catalog.sample import catalog_path
+
+    cat = load_catalog(catalog_path())
+    area = {"area_id": "hills", "elevation_min_m": 300.0, "slope_min_deg": 8.0}
+    whole = area_share_table(cat, area, band=100_000)
+    banded = area_share_table(cat, area, band=7)
+    assert banded["unit_id"].tolist() == whole["unit_id"].tolist()
+    assert np.array_equal(banded["share"].to_numpy(), whole["share"].to_numpy())
+    assert 0.0 < whole["share"].mean() < 1.0
