@@ -123,7 +123,7 @@ class _WindowTarget:
             self.dst.write(block[np.newaxis], window=window)
 
 
-def _profile(da: xr.DataArray, grid: Grid, dtype: np.dtype, nodata: Any) -> dict[str, Any]:
+def _profile(grid: Grid, dtype: np.dtype, nodata: Any) -> dict[str, Any]:
     rows, cols = grid.shape
     return {
         "driver": "GTiff",
@@ -194,7 +194,8 @@ def write_outputs(
     names = tuple(str(v) for v in ds.data_vars) if names is None else names
     with contextlib.ExitStack() as stack:
         selected = {name: ds[name] for name in names}
-        targets, tmp_paths = _open_targets(stack, selected, grid, out_dir)
+        types = {name: _written_type(da) for name, da in selected.items()}
+        targets, tmp_paths = _open_targets(stack, types, grid, out_dir)
         sources = []
         for da in selected.values():
             data = da.data if da.chunks is not None else dsa.from_array(da.values, chunks=CHUNK)
@@ -218,25 +219,71 @@ def write_by_blocks(
 ) -> dict[str, Path]:
     """Compute, write and hand over ``arrays`` one block at a time (memory set by the block).
 
-    For each ``block``² window of the grid, every array's window is computed in one
-    :func:`dask.compute` (inputs shared by several outputs are read once per window), written
-    into ``out_dir/<name>.tif`` (tiled, ZSTD, float32, as :func:`write_outputs`) and given to
-    ``on_block(window, values)`` (e.g. per-unit sums); the write and ``on_block`` of one
-    window run in a second thread while the next window is computed, so at most two windows
-    are in memory. Files appear atomically at the end (converted to COGs with ``cog``).
+    :func:`write_windows` with each window of every array computed in one
+    :func:`dask.compute` (numpy-backed arrays are sliced).
 
     Parameters
     ----------
     arrays : mapping of str to xarray.DataArray
         Output name → array on ``grid`` (dask- or numpy-backed).
+    grid, out_dir, block, on_block, cog, progress
+        As for :func:`write_windows`.
+    """
+
+    def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
+        lazy = [
+            da.data[window] if da.chunks is not None else da.values[window]
+            for da in arrays.values()
+        ]
+        return [np.asarray(v) for v in dask.compute(*lazy)]
+
+    outputs = {name: _written_type(da) for name, da in arrays.items()}
+    return write_windows(
+        outputs,
+        grid,
+        out_dir,
+        compute,
+        block=block,
+        on_block=on_block,
+        cog=cog,
+        progress=progress,
+    )
+
+
+def write_windows(
+    outputs: Mapping[str, tuple[np.dtype, str]],
+    grid: Grid,
+    out_dir: str | Path,
+    compute: Callable[[tuple[slice, slice]], list[np.ndarray]],
+    *,
+    block: int = CHUNK,
+    on_block: Callable[[tuple[slice, slice], list[np.ndarray]], None] | None = None,
+    cog: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Compute, write and hand over the outputs one window of the grid at a time.
+
+    For each ``block``² window, ``compute(window)`` returns the values of every output in the
+    window; they are written into ``out_dir/<name>.tif`` (tiled, ZSTD, the dtype given, NaN
+    as the float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g.
+    per-unit sums). The write and ``on_block`` of one window run in a second thread while the
+    next window is computed, so at most two windows are in memory; GDAL's block cache is held
+    to :data:`GDAL_CACHE_MB`. Files appear atomically at the end (COGs with ``cog``).
+
+    Parameters
+    ----------
+    outputs : mapping of str to (dtype, str)
+        Output name → dtype written and units.
     grid : Grid
-        Their grid.
+        The grid the windows cut.
     out_dir : path-like
         Output folder.
+    compute : callable
+        Window → list of 2-D arrays of the window's shape, in the order of ``outputs``.
     block : int
         Window edge in pixels (rounded to whole 512-pixel tiles).
     on_block : callable, optional
-        Called with the window and the computed float values, in the order of ``arrays``.
+        Called with the window and the computed values.
     cog : bool
         Rewrite each file as a Cloud-Optimized GeoTIFF with overviews at the end.
     progress : callable, optional
@@ -257,7 +304,7 @@ def write_by_blocks(
         contextlib.ExitStack() as stack,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
-        targets, tmp_paths = _open_targets(stack, arrays, grid, out_dir)
+        targets, tmp_paths = _open_targets(stack, outputs, grid, out_dir)
 
         def finish(window: tuple[slice, slice], values: list[np.ndarray]) -> None:
             for target, value in zip(targets, values, strict=True):
@@ -267,20 +314,17 @@ def write_by_blocks(
 
         pending: Future[None] | None = None
         for k, window in enumerate(windows):
-            lazy = [
-                da.data[window] if da.chunks is not None else da.values[window]
-                for da in arrays.values()
-            ]
-            values = [np.asarray(v) for v in dask.compute(*lazy)]
+            values = compute(window)
             if pending is not None:
                 pending.result()
             pending = pool.submit(finish, window, values)
-            del values, lazy
+            del values
             if progress and (k + 1) % max(1, len(windows) // 10) == 0:
                 progress(f"{k + 1}/{len(windows)} blocks")
         if pending is not None:
             pending.result()
-    return _publish(tmp_paths, out_dir, cog)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _publish(tmp_paths, out_dir, cog)
 
 
 def block_windows(shape: tuple[int, int], size: int) -> list[tuple[slice, slice]]:
@@ -299,18 +343,26 @@ def block_windows(shape: tuple[int, int], size: int) -> list[tuple[slice, slice]
     ]
 
 
+def _written_type(da: xr.DataArray) -> tuple[np.dtype, str]:
+    """Type written for ``da`` (float64 stored as float32) and its units."""
+    dtype = np.dtype(np.float32 if da.dtype == np.float64 else da.dtype)
+    return dtype, str(da.attrs.get("units", ""))
+
+
 def _open_targets(
-    stack: contextlib.ExitStack, arrays: Mapping[str, xr.DataArray], grid: Grid, out_dir: Path
+    stack: contextlib.ExitStack,
+    outputs: Mapping[str, tuple[np.dtype, str]],
+    grid: Grid,
+    out_dir: Path,
 ) -> tuple[list[_WindowTarget], dict[str, Path]]:
-    """Open a temporary tiled GeoTIFF per array; window writers and the temporary paths."""
+    """Open a temporary tiled GeoTIFF per output (name → dtype, units); writers and paths."""
     targets, tmp_paths = [], {}
-    for name, da in arrays.items():
-        dtype = np.dtype(np.float32 if da.dtype == np.float64 else da.dtype)
+    for name, (dtype, units) in outputs.items():
         nodata = FLOAT_NODATA if np.issubdtype(dtype, np.floating) else None
         tmp = out_dir / f".{name}.tmp.tif"
         tmp_paths[name] = tmp
-        dst = stack.enter_context(rasterio.open(tmp, "w", **_profile(da, grid, dtype, nodata)))
-        dst.update_tags(units=str(da.attrs.get("units", "")))
+        dst = stack.enter_context(rasterio.open(tmp, "w", **_profile(grid, dtype, nodata)))
+        dst.update_tags(units=units)
         dst.set_band_description(1, name)
         targets.append(_WindowTarget(dst, threading.Lock(), nodata))
     return targets, tmp_paths

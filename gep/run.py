@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
+import rasterio
 
 from data_catalog.catalog import Catalog, load_catalog
 from data_catalog.errors import CatalogError, InputError
@@ -25,7 +26,7 @@ from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import unverified
 from gep.accounts import gep_by_unit
 from gep.bulletin import write_bulletins
-from gep.chunked import STREAM_BLOCK
+from gep.chunked import GDAL_CACHE_MB, STREAM_BLOCK
 from gep.config import RunConfig
 from gep.cropland import cropland_areas
 from gep.i18n import text
@@ -329,7 +330,10 @@ def execute(
     cat = check_inputs(config)
     lap("check inputs")
     stale = remove_stale_partials(out)
-    with staged_folder(out) as tmp, _log_file(tmp / "run.log"):
+    # GDAL's default block cache (5 % of the machine's memory) keeps blocks of every raster
+    # read or written, COG overviews included: bounded here, as the streamed windows are
+    gdal_cache = rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB)
+    with gdal_cache, staged_folder(out) as tmp, _log_file(tmp / "run.log"):
         log.info("gep run %s into %s", config.name, out)
         for folder in stale:
             log.warning("removed %s, left by an earlier run into %s that was killed", folder, out)

@@ -22,6 +22,7 @@ import xarray as xr
 
 from data_catalog.catalog import Catalog
 from data_catalog.errors import InputError
+from data_catalog.grid import Grid
 from data_catalog.tables import load_scheme
 from gep.config import RunConfig
 from gep.kernels import lookup
@@ -88,6 +89,68 @@ class RasterSource:
         if entry_id not in self._codes:
             self._codes[entry_id] = codes_present(self.raster(entry_id))
         return self._codes[entry_id]
+
+
+@dataclass
+class WindowSource:
+    """One window of the catalog rasters, read into memory once (numpy-backed).
+
+    ``raster`` slices the lazily opened raster of ``lazy`` (each file opened once per run) to
+    ``window`` and reads it; ``codes`` are those of the whole raster (the parameter tables keep
+    the rows of every class present anywhere, so each window's table is the whole run's).
+
+    Parameters
+    ----------
+    lazy : RasterSource
+        The run's rasters, opened lazily (``chunks`` set).
+    window : tuple of slice
+        Rows and columns of the grid.
+    """
+
+    lazy: RasterSource
+    window: tuple[slice, slice]
+    _read: dict[str, xr.DataArray] = field(default_factory=dict)
+
+    @property
+    def cat(self) -> Catalog:
+        """The catalog."""
+        return self.lazy.cat
+
+    def grid(self) -> Grid:
+        """The window's grid (the reference grid cut to ``window``)."""
+        return window_grid(self.cat.reference_grid(), self.window)
+
+    def raster(self, entry_id: str) -> xr.DataArray:
+        """The entry's values in the window, read on first use."""
+        if entry_id not in self._read:
+            da = self.lazy.raster(entry_id)[self.window].load()
+            self._read[entry_id] = da.rio.write_transform(self.grid().transform)
+        return self._read[entry_id]
+
+    def codes(self, entry_id: str) -> np.ndarray:
+        """Distinct class codes of the whole raster."""
+        return self.lazy.codes(entry_id)
+
+
+def window_grid(grid: Grid, window: tuple[slice, slice]) -> Grid:
+    """``grid`` cut to ``window`` (rows, columns): same CRS and resolution, moved origin.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from pyproj import CRS
+    >>> g = Grid(CRS.from_epsg(32650), Affine(30, 0, 1000, 0, -30, 9000), (100, 80))
+    >>> w = window_grid(g, (slice(10, 20), slice(5, 80)))
+    >>> w.shape, (w.transform.c, w.transform.f)
+    ((10, 75), (1150.0, 8700.0))
+    """
+    from affine import Affine
+
+    rows, cols = window
+    r0, c0 = rows.start or 0, cols.start or 0
+    r1 = grid.shape[0] if rows.stop is None else rows.stop
+    c1 = grid.shape[1] if cols.stop is None else cols.stop
+    return Grid(grid.crs, grid.transform * Affine.translation(c0, r0), (r1 - r0, c1 - c0))
 
 
 def codes_present(classes: xr.DataArray) -> np.ndarray:
@@ -205,9 +268,12 @@ def service_inputs(
     year: int,
     *,
     weather_year: int | None = None,
-    source: RasterSource | None = None,
+    source: RasterSource | WindowSource | None = None,
 ) -> ServiceInputs:
-    """Checked inputs of one service for one year (:meth:`ServiceInputs.build`)."""
+    """Checked inputs of one service for one year (:meth:`ServiceInputs.build`).
+
+    With a :class:`WindowSource` the inputs are the window's, on the window's grid.
+    """
     spec = SERVICES[service].spec
     source = source or RasterSource(cat)
     entries = catalog_entries(cat, spec, year, weather_year)
@@ -228,9 +294,8 @@ def service_inputs(
         service_params["n_years"] = float(
             year - stock_change_base_year(cat, year, previous[0].variable)
         )
-    return ServiceInputs.build(
-        spec, cat.reference_grid(), rasters=rasters, tables=tables, params=service_params
-    )
+    grid = source.grid() if isinstance(source, WindowSource) else cat.reference_grid()
+    return ServiceInputs.build(spec, grid, rasters=rasters, tables=tables, params=service_params)
 
 
 def run_service(
@@ -241,9 +306,9 @@ def run_service(
     year: int,
     *,
     weather_year: int | None = None,
-    source: RasterSource | None = None,
+    source: RasterSource | WindowSource | None = None,
 ) -> xr.Dataset:
-    """Run one service for one year on the catalog's reference grid.
+    """Run one service for one year on the catalog's reference grid (or a window of it).
 
     ``weather_year`` reads the weather variables (:data:`WEATHER_VARIABLES`) of that year
     instead of ``year``'s: the service under ``year``'s ecosystem condition and another year's

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -24,7 +25,7 @@ from data_catalog.rasters import read_raster
 from gep.accounts import UnitLevel, quantity_table
 from gep.accounts.zonal import LevelAccumulator, LevelSums
 from gep.config import RunConfig
-from gep.pipeline.inputs import RasterSource, run_service, weather_driven
+from gep.pipeline.inputs import RasterSource, WindowSource, run_service, weather_driven
 from gep.services import SERVICES
 from gep.services.spec import GLOBAL
 
@@ -108,31 +109,150 @@ def stream_quantities(
         source = RasterSource(cat, chunks=size)
         local = [s for s in config.services if SERVICES[s].spec.neighbourhood != GLOBAL]
         routed = [s for s in config.services if SERVICES[s].spec.neighbourhood == GLOBAL]
-        # routed services get the lazy rasters too: they read them whole inside ``compute``
-        # and hand them to their kernel, so no second copy is held while it runs
-        batches = [local] + [[s] for s in routed]
-        for services in batches:
-            if not services:
-                continue
+        if local:
             if progress:
-                progress(f"{', '.join(services)} {year}")
+                progress(f"{', '.join(local)} {year}")
+            meta = _accounted_meta(local, year)
+            written = _windows_written_and_summed(
+                local, meta, (cat, config, params, year), source, folder, levels, size, progress
+            )
+            frames.append(quantity_table(levels, meta, written))
+            _open_all(meta, folder, size, rasters, paths)
+        for service in routed:
+            # read whole inside ``compute`` from the lazy rasters and handed to its kernel, so
+            # no second copy is held while it runs
+            if progress:
+                progress(f"{service} {year}")
+            result = run_service(cat, config, params, service, year, source=source)
             arrays = {}
-            for service in services:
-                result = run_service(cat, config, params, service, year, source=source)
-                for name in SERVICES[service].spec.accounted:
-                    da = result[name]
-                    da.attrs["service"] = service
-                    arrays[(name, year)] = da
-                del result  # a routed service's other outputs are freed before the write
+            for name in SERVICES[service].spec.accounted:
+                da = result[name]
+                da.attrs["service"] = service
+                arrays[(name, year)] = da
+            del result  # its other outputs are freed before the write
             written = _write_and_sum(arrays, grid, folder, levels, size, progress)
             frames.append(quantity_table(levels, arrays, written))
-            for key, da in arrays.items():
-                path = folder / f"{key[0]}_{key[1]}.tif"
-                paths[key] = path
-                rasters[key] = _open_written(path, key[0], da.attrs, size)
+            _open_all(arrays, folder, size, rasters, paths)
             del arrays
     table = pd.concat(frames, ignore_index=True) if frames else quantity_table(levels, {})
     return Streamed(rasters, table, paths)
+
+
+def _accounted_meta(services: list[str], year: int) -> dict[tuple[str, int], xr.DataArray]:
+    """``(name, year) →`` an empty array carrying the units and service of each quantity."""
+    meta = {}
+    for service in services:
+        spec = SERVICES[service].spec
+        for name in spec.accounted:
+            attrs = {"units": spec.output_units[name], "service": service}
+            meta[(name, year)] = xr.DataArray(np.empty((0, 0)), dims=("y", "x"), attrs=attrs)
+    return meta
+
+
+def _window_quantities(
+    services: list[str],
+    run: tuple[Catalog, RunConfig, pd.DataFrame, int],
+    source: WindowSource,
+    weather_year: int | None = None,
+) -> list[np.ndarray]:
+    """Every accounted quantity of ``services`` in the window of ``source`` (float64)."""
+    cat, config, params, year = run
+    values = []
+    for service in services:
+        result = run_service(
+            cat, config, params, service, year, weather_year=weather_year, source=source
+        )
+        for name in SERVICES[service].spec.accounted:
+            values.append(np.asarray(result[name].values, dtype=np.float64))
+    return values
+
+
+def _windows_written_and_summed(
+    services: list[str],
+    meta: dict[tuple[str, int], xr.DataArray],
+    run: tuple[Catalog, RunConfig, pd.DataFrame, int],
+    source: RasterSource,
+    folder: Path,
+    levels: list[UnitLevel],
+    size: int,
+    progress: Progress | None,
+) -> list[LevelSums]:
+    """The per-pixel services evaluated window by window: written and summed per unit."""
+    from gep.chunked import write_windows
+
+    grid = run[0].reference_grid()
+    shape = (min(size, grid.shape[0]), min(size, grid.shape[1]))
+    sums = [LevelAccumulator(level, len(meta), shape) for level in levels]
+
+    def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
+        return _window_quantities(services, run, WindowSource(source, window))
+
+    def add(window: tuple[slice, slice], values: list[Any]) -> None:
+        for accumulator in sums:
+            accumulator.add(window, values)
+
+    outputs = {f"{n}_{y}": (np.dtype(np.float32), da.attrs["units"]) for (n, y), da in meta.items()}
+    write_windows(outputs, grid, folder, compute, block=size, on_block=add, progress=progress)
+    return [accumulator.result() for accumulator in sums]
+
+
+def _windows_summed(
+    services: list[str],
+    meta: dict[tuple[str, int], xr.DataArray],
+    run: tuple[Catalog, RunConfig, pd.DataFrame, int],
+    source: RasterSource,
+    levels: list[UnitLevel],
+    size: int,
+    weather_year: int | None,
+) -> list[LevelSums]:
+    """The per-pixel services summed per unit window by window (nothing written)."""
+    from gep.chunked import block_windows, round_chunks
+
+    grid = run[0].reference_grid()
+    block = round_chunks(size)
+    shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
+    sums = [LevelAccumulator(level, len(meta), shape) for level in levels]
+    for window in block_windows(grid.shape, block):
+        values = _window_quantities(services, run, WindowSource(source, window), weather_year)
+        for accumulator in sums:
+            accumulator.add(window, values)
+    return [accumulator.result() for accumulator in sums]
+
+
+def _summed_whole(
+    services: list[str],
+    run: tuple[Catalog, RunConfig, pd.DataFrame, int],
+    source: RasterSource,
+    levels: list[UnitLevel],
+    weather_year: int,
+) -> pd.DataFrame:
+    """Quantities of ``services`` computed over the whole grid and summed per unit."""
+    cat, config, params, year = run
+    rasters = {}
+    for service in services:
+        result = run_service(
+            cat, config, params, service, year, weather_year=weather_year, source=source
+        )
+        for name in SERVICES[service].spec.accounted:
+            da = result[name].compute()
+            da.attrs["service"] = service
+            rasters[(name, year)] = da
+        del result
+    return quantity_table(levels, rasters)
+
+
+def _open_all(
+    arrays: dict[tuple[str, int], xr.DataArray],
+    folder: Path,
+    size: int,
+    rasters: dict[tuple[str, int], xr.DataArray],
+    paths: dict[tuple[str, int], Path],
+) -> None:
+    """Open each written quantity lazily into ``rasters`` (its path into ``paths``)."""
+    for key, da in arrays.items():
+        path = folder / f"{key[0]}_{key[1]}.tif"
+        paths[key] = path
+        rasters[key] = _open_written(path, key[0], da.attrs, size)
 
 
 def _write_and_sum(
@@ -194,8 +314,8 @@ def weather_neutral_quantities(
     progress : callable, optional
         Called with a short message per service and year.
     chunks : int, optional
-        Read by chunks of this edge and sum the per-pixel services lazily (bounded memory;
-        the levels must be blockwise); ``None`` computes in memory.
+        Evaluate the per-pixel services window by window (windows of this edge; bounded
+        memory; the levels must be blockwise); ``None`` computes in memory.
     """
     years = sorted(config.years)
     frames = []
@@ -211,17 +331,13 @@ def weather_neutral_quantities(
                 continue
             if progress:
                 progress(f"{', '.join(services)} {y1} under the weather of {y0}")
-            rasters = {}  # summed per unit at once: one batch's rasters at a time
-            for service in services:
-                result = run_service(
-                    cat, config, params, service, y1, weather_year=y0, source=source
-                )
-                for name in SERVICES[service].spec.accounted:
-                    da = result[name] if chunks is not None else result[name].compute()
-                    da.attrs["service"] = service
-                    rasters[(name, y1)] = da
-            redone = quantity_table(levels, rasters)
-            del rasters
+            if chunks is not None and services == local:
+                meta = _accounted_meta(local, y1)
+                run = (cat, config, params, y1)
+                sums = _windows_summed(local, meta, run, source, levels, chunks, y0)
+                redone = quantity_table(levels, meta, sums)
+            else:
+                redone = _summed_whole(services, (cat, config, params, y1), source, levels, y0)
             same = pd.concat(
                 [same[~same["quantity_name"].isin(redone["quantity_name"])], redone],
                 ignore_index=True,
