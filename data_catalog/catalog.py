@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rasterio.enums import Resampling
 
 from data_catalog.checks import CheckContext, check_file, check_raster, check_table, check_vector
-from data_catalog.errors import CatalogError, InputError, Problem
+from data_catalog.errors import CatalogError, CRSError, InputError, Problem
 from data_catalog.grid import Grid
 from data_catalog.rasters import read_raster
 from data_catalog.schema import CatalogFile, Entry
@@ -108,11 +108,23 @@ class Catalog:
         ids.remove(self.reference_id)
         return [self.reference_id, *ids]
 
-    def raster(self, entry_id: str, *, chunks: int | dict[str, int] | None = None) -> xr.DataArray:
-        """Read a raster, convert it to its canonical unit and align it to the reference grid."""
+    def raster(
+        self,
+        entry_id: str,
+        *,
+        chunks: int | dict[str, int] | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> xr.DataArray:
+        """Read a raster, convert it to its canonical unit and align it to the reference grid.
+
+        ``window`` (rows, columns of the reference grid) reads only that part: from the file
+        directly when it is on the reference grid, else from the aligned raster.
+        """
         entry = self.entry(entry_id)
         if entry.kind != "raster":
             raise InputError(f"{entry_id}: is a {entry.kind}, not a raster")
+        if window is not None:
+            return self._raster_window(entry_id, window)
         da = read_raster(
             self.resolve(entry_id),
             name=entry_id,
@@ -133,6 +145,43 @@ class Catalog:
             da = align(da, ref, entry.resampling, categorical=entry.categorical)
         da.attrs.update(_provenance(entry))
         return da
+
+    def _raster_window(self, entry_id: str, window: tuple[slice, slice]) -> xr.DataArray:
+        entry = self.entry(entry_id)
+        path = self.resolve(entry_id)
+        try:
+            on_grid = self.reference_grid().matches(Grid.from_file(path))
+        except CRSError:
+            on_grid = False  # no CRS in the file: read it whole (the catalog's CRS applies)
+        if not on_grid:
+            da = self.raster(entry_id, chunks={"y": 1024, "x": 1024})[window]
+            return da.load()
+        da = read_raster(
+            path,
+            name=entry_id,
+            categorical=entry.categorical,
+            units=entry.units,
+            nodata=entry.nodata,
+            window=window,
+        )
+        da = _to_canonical(da, entry)
+        da.attrs.update(_provenance(entry))
+        return da
+
+    def window_of(self, da: xr.DataArray, window: tuple[slice, slice] | None) -> xr.DataArray:
+        """``da`` (on the reference grid) cut to ``window``, with the window's transform.
+
+        For catalogs that replace some rasters (scenarios, occupation footprints): their
+        :meth:`raster` serves windows of the replaced arrays as the base serves the files.
+        """
+        if window is None:
+            return da
+        from affine import Affine
+
+        rows, cols = window
+        shift = Affine.translation(cols.start or 0, rows.start or 0)
+        transform = self.reference_grid().transform * shift
+        return da.isel(y=rows, x=cols).rio.write_transform(transform)
 
     def vector(self, entry_id: str) -> gpd.GeoDataFrame:
         """Read a vector layer (GCJ-02 converted to WGS84)."""

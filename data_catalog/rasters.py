@@ -28,6 +28,7 @@ def read_raster(
     units: str | None = None,
     nodata: float | int | None = None,
     chunks: int | dict[str, int] | bool | None = None,
+    window: tuple[slice, slice] | None = None,
 ) -> xr.DataArray:
     """Read a single-band raster; the one place where nodata is interpreted.
 
@@ -46,6 +47,9 @@ def read_raster(
         Nodata value to use when the file declares none (the catalog's ``nodata``).
     chunks : int, dict or bool, optional
         Dask chunking; ``None`` reads eagerly into numpy.
+    window : tuple of slice, optional
+        Rows and columns to read (only those are read from the file); the result's transform
+        is the window's.
 
     Returns
     -------
@@ -65,7 +69,13 @@ def read_raster(
     assert isinstance(da, xr.DataArray)
     if da.sizes.get("band", 1) != 1:
         raise InputError(f"{name}: {path} has {da.sizes['band']} bands; one band is expected")
+    opened = da
     da = da.squeeze("band", drop=True)
+    if window is not None:
+        # read the window now and close the file: a run reads thousands of windows, and each
+        # open file kept in xarray's file cache holds GDAL's buffers
+        da = _window(da, window).load()
+        opened.close()
     file_nodata = da.rio.nodata
     nd = file_nodata if file_nodata is not None else nodata
     attrs: dict[str, Any] = {"long_name": name, "source_path": str(path)}
@@ -79,6 +89,17 @@ def read_raster(
     da.encoding["_FillValue"] = nd
     da.name = name
     return da
+
+
+def _window(da: xr.DataArray, window: tuple[slice, slice]) -> xr.DataArray:
+    """``da`` cut to ``window`` (rows, columns), with the window's transform."""
+    from affine import Affine
+
+    full = da.rio.transform()
+    rows, cols = window
+    out = da.isel(y=rows, x=cols)
+    shift = Affine.translation(cols.start or 0, rows.start or 0)
+    return out.rio.write_transform(full * shift)
 
 
 def _as_continuous(da: xr.DataArray, nodata: float | int | None) -> xr.DataArray:

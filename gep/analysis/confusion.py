@@ -162,11 +162,17 @@ class _LandcoverReplaced(Catalog):
         self._entry_id = entry_id
         self._landcover = landcover
 
-    def raster(self, entry_id: str, *, chunks: int | dict[str, int] | None = None) -> xr.DataArray:
-        """The replaced land cover, or the base catalog's raster."""
+    def raster(
+        self,
+        entry_id: str,
+        *,
+        chunks: int | dict[str, int] | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> xr.DataArray:
+        """The replaced land cover, or the base catalog's raster (or their window)."""
         if entry_id == self._entry_id:
-            return self._landcover
-        return self._base.raster(entry_id, chunks=chunks)
+            return self._base.window_of(self._landcover, window)
+        return self._base.raster(entry_id, chunks=chunks, window=window)
 
 
 @dataclass

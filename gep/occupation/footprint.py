@@ -136,11 +136,17 @@ class Overlay(Catalog):
 
     overrides: dict[str, xr.DataArray] | None = None
 
-    def raster(self, entry_id: str, *, chunks: int | dict[str, int] | None = None) -> xr.DataArray:
-        """The replaced raster for an overridden entry, else the catalog's."""
+    def raster(
+        self,
+        entry_id: str,
+        *,
+        chunks: int | dict[str, int] | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> xr.DataArray:
+        """The replaced raster for an overridden entry, else the catalog's (or their window)."""
         if self.overrides and entry_id in self.overrides:
-            return self.overrides[entry_id]
-        return super().raster(entry_id, chunks=chunks)
+            return self.window_of(self.overrides[entry_id], window)
+        return super().raster(entry_id, chunks=chunks, window=window)
 
 
 def analogue_rasters(cat: Catalog, conv: Conversion, how: str) -> dict[str, xr.DataArray]:

@@ -95,8 +95,8 @@ class RasterSource:
 class WindowSource:
     """One window of the catalog rasters, read into memory once (numpy-backed).
 
-    ``raster`` slices the lazily opened raster of ``lazy`` (each file opened once per run) to
-    ``window`` and reads it; ``codes`` are those of the whole raster (the parameter tables keep
+    ``raster`` reads the window of the entry from its file (:meth:`Catalog.raster` with
+    ``window``); ``codes`` are those of the whole raster (the parameter tables keep
     the rows of every class present anywhere, so each window's table is the whole run's).
 
     Parameters
@@ -123,8 +123,7 @@ class WindowSource:
     def raster(self, entry_id: str) -> xr.DataArray:
         """The entry's values in the window, read on first use."""
         if entry_id not in self._read:
-            da = self.lazy.raster(entry_id)[self.window].load()
-            self._read[entry_id] = da.rio.write_transform(self.grid().transform)
+            self._read[entry_id] = self.cat.raster(entry_id, window=self.window)
         return self._read[entry_id]
 
     def codes(self, entry_id: str) -> np.ndarray:

@@ -117,11 +117,21 @@ class ScenarioCatalog(Catalog):
             (rows.stop - rows.start, cols.stop - cols.start),
         )
 
-    def raster(self, entry_id: str, *, chunks: int | dict[str, int] | None = None) -> xr.DataArray:
+    def raster(
+        self,
+        entry_id: str,
+        *,
+        chunks: int | dict[str, int] | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> xr.DataArray:
         """The entry's raster (read once, held in memory), replaced or windowed as set up.
 
-        ``chunks`` is ignored: a scenario's arrays are in memory.
+        ``chunks`` is ignored: a scenario's arrays are in memory. ``window`` cuts the result
+        further (:meth:`Catalog.window_of`).
         """
+        return self.window_of(self._scenario_raster(entry_id), window)
+
+    def _scenario_raster(self, entry_id: str) -> xr.DataArray:
         self.reads.add(entry_id)
         if entry_id in self._replaced:
             da = self._replaced[entry_id]
