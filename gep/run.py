@@ -317,6 +317,19 @@ def execute(
     gathers them (:func:`gep.distributed.compute_quantities`); the accounts are the same.
     """
     reporter = reporter or SilentReporter()
+    # GDAL's default block cache (5 % of the machine's memory) keeps blocks of every raster
+    # read or written (the checks' strips, COG overviews): bounded, as the streamed windows are
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _execute(config, out, reporter, scheduler, chunks)
+
+
+def _execute(
+    config: RunConfig,
+    out: Path,
+    reporter: Reporter,
+    scheduler: str | None,
+    chunks: int | None,
+) -> RunResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -330,10 +343,7 @@ def execute(
     cat = check_inputs(config)
     lap("check inputs")
     stale = remove_stale_partials(out)
-    # GDAL's default block cache (5 % of the machine's memory) keeps blocks of every raster
-    # read or written, COG overviews included: bounded here, as the streamed windows are
-    gdal_cache = rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB)
-    with gdal_cache, staged_folder(out) as tmp, _log_file(tmp / "run.log"):
+    with staged_folder(out) as tmp, _log_file(tmp / "run.log"):
         log.info("gep run %s into %s", config.name, out)
         for folder in stale:
             log.warning("removed %s, left by an earlier run into %s that was killed", folder, out)
