@@ -23,6 +23,7 @@ chunked path call the same kernels on the same values and give identical rasters
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -319,6 +320,10 @@ def write_windows(
                 pending.result()
             pending = pool.submit(finish, window, values)
             del values
+            # the xarray objects of a window's computation hold their arrays in reference
+            # cycles: collected now, not when Python's generational thresholds come round
+            # (without it a 10 m run's memory grew by about 7 MB per window)
+            gc.collect()
             if progress and (k + 1) % max(1, len(windows) // 10) == 0:
                 progress(f"{k + 1}/{len(windows)} blocks")
         if pending is not None:

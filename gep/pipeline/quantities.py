@@ -11,6 +11,7 @@ computed one at a time over the grid, written and summed the same way, and freed
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,8 @@ def _windows_summed(
         values = _window_quantities(services, run, WindowSource(source, window), weather_year)
         for accumulator in sums:
             accumulator.add(window, values)
+        del values
+        gc.collect()  # as in gep.chunked.write_windows: the window's reference cycles
     return [accumulator.result() for accumulator in sums]
 
 
