@@ -10,9 +10,11 @@ the chunk size rather than by the raster size:
 * **writes**: :func:`write_outputs` stores every output of a service with one
   :func:`dask.array.store` call, so each input chunk is read (or generated) once for all
   outputs, and each computed block goes straight into a tiled ZSTD GeoTIFF at its window;
-  :func:`write_by_blocks` (what ``gep run`` uses) walks the grid window by window instead, so
-  at most two windows of every output are in memory whatever dask's task order, and hands
-  each window to a callback (the per-unit sums). Chunks are multiples of the 512-pixel tiles,
+  :func:`write_windows` (what ``gep run`` uses) walks the grid window by window instead, with
+  the values of each window computed by a callback (``gep run`` evaluates the services on the
+  window's inputs in numpy), so at most two windows of every output are in memory, and hands
+  each window to another callback (the per-unit sums); :func:`write_by_blocks` does the same
+  for arrays already built (dask- or numpy-backed). Chunks are multiples of the 512-pixel tiles,
   so each tile is compressed once.
 
 :func:`run_service_chunked` ties them together. The numpy path (everything in memory) and the

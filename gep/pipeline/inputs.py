@@ -76,6 +76,8 @@ class RasterSource:
     chunks: int | None = None
     _open: dict[str, xr.DataArray] = field(default_factory=dict)
     _codes: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per-class parameter tables built for the services (service, table, year, entries)
+    tables: dict[tuple[Any, ...], pd.DataFrame] = field(default_factory=dict)
 
     def raster(self, entry_id: str) -> xr.DataArray:
         """The entry's raster, opened on first use."""
@@ -129,6 +131,11 @@ class WindowSource:
     def codes(self, entry_id: str) -> np.ndarray:
         """Distinct class codes of the whole raster."""
         return self.lazy.codes(entry_id)
+
+    @property
+    def tables(self) -> dict[tuple[Any, ...], pd.DataFrame]:
+        """The run's parameter tables (shared by every window)."""
+        return self.lazy.tables
 
 
 def window_grid(grid: Grid, window: tuple[slice, slice]) -> Grid:
@@ -281,11 +288,16 @@ def service_inputs(
     for name, tin in spec.tables.items():
         if not tin.parameters:
             continue
-        table = class_table(
-            cat, cat.find(variable="landcover", year=year), params, dict(tin.parameters)
-        )
-        codes = np.unique(np.concatenate([source.codes(entries[k]) for k in tin.index]))
-        tables[name] = table.loc[table.index.intersection(pd.Index(codes.astype(int)))]
+        key = (service, name, year, tuple(entries[k] for k in tin.index))
+        cached = source.tables.get(key)
+        if cached is None:
+            table = class_table(
+                cat, cat.find(variable="landcover", year=year), params, dict(tin.parameters)
+            )
+            codes = np.unique(np.concatenate([source.codes(entries[k]) for k in tin.index]))
+            cached = table.loc[table.index.intersection(pd.Index(codes.astype(int)))]
+            source.tables[key] = cached  # built once per run, not once per window
+        tables[name] = cached
     service_params: dict[str, Any] = dict(config.services[service])
     previous = [r for r in spec.catalog_rasters.values() if r.year == "previous"]
     if previous and any(p.name == "n_years" for p in spec.params):

@@ -25,6 +25,7 @@ from data_catalog.catalog import Catalog
 from data_catalog.rasters import read_raster
 from gep.accounts import UnitLevel, quantity_table
 from gep.accounts.zonal import LevelAccumulator, LevelSums
+from gep.chunked import STREAM_BLOCK
 from gep.config import RunConfig
 from gep.pipeline.inputs import RasterSource, WindowSource, run_service, weather_driven
 from gep.services import SERVICES
@@ -32,8 +33,8 @@ from gep.services.spec import GLOBAL
 
 Progress = Callable[[str], None]
 
-#: Default chunk edge of the streamed run: 2048² float64 is 32 MiB per array.
-CHUNK = 2048
+#: Default window edge of the streamed run (:data:`gep.chunked.STREAM_BLOCK`).
+CHUNK = STREAM_BLOCK
 
 
 def compute_quantities(

@@ -1,10 +1,11 @@
 """The streamed run (what ``gep run`` does) equals the in-memory accounts.
 
-``stream_quantities`` computes every per-pixel service lazily by chunks, writes each chunk into
-its GeoTIFF and sums it per unit in the same pass; the in-memory path computes whole arrays and
-sums them through the coverage matrix. Both call the same kernels on the same float64 values,
+``stream_quantities`` evaluates every per-pixel service window by window, writes each window into
+its GeoTIFF and sums it per unit in the same pass (soil retention: over the grid, then written
+and summed the same way); the in-memory path computes whole arrays and sums them through the
+coverage matrix. Both call the same kernels on the same float64 values,
 so the per-unit sums agree to rounding (the order of the additions differs): 1e-9 relative.
-Chunks are forced small (512 pixels on the 603 × 599 sample grid: 4 chunks, and blocks that
+Windows are forced small (512 pixels on the 603 × 599 sample grid: 4 chunks, and blocks that
 cut through units) so that a chunk-boundary error would show.
 """
 
