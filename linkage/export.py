@@ -6,6 +6,7 @@ into place with :func:`os.replace`, so a failure never leaves partial outputs be
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -60,13 +61,42 @@ _OPTIONAL_COLUMNS = (
     "transfer_fen",
     "award_fen",
 )
-_LINE_FIELDS = (
-    "step",
-    "rule_id",
-    "description",
-    "coefficient",
-    "contribution_cny",
-    "running_total_cny",
+#: JSON schema of a number that may be missing (coefficients, tilts, optional amounts)
+_NULLABLE_NUMBER: dict[str, Any] = {"type": ["number", "null"]}
+#: JSON schema of each field of a rule line, in the order the lines are written
+_LINE_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "step": {"type": "integer", "minimum": 1},
+    "rule_id": {"type": "string"},
+    "description": {"type": "string"},
+    "coefficient": _NULLABLE_NUMBER,
+    "contribution_cny": {"type": "number"},
+    "running_total_cny": {"type": "number"},
+}
+_LINE_FIELDS = tuple(_LINE_FIELD_SCHEMAS)
+#: JSON schema of the unit fields that are not nullable numbers (the other allocation columns are)
+_UNIT_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "unit_id": {"type": "string"},
+    "unit_name": {"type": "string"},
+    "level": {"enum": ["district", "township"]},
+    "parent_id": {"type": ["string", "null"]},
+    "year": {"type": "integer"},
+    "stage": {"enum": ["district", "township"]},
+    "group_id": {"type": "string"},
+    "bound": {"enum": ["", "floor", "cap"]},
+    "group_budget_fen": {"type": "integer", "minimum": 0},
+    "amount_fen": {"type": "integer", "minimum": 0},
+    "amount_cny": {"type": "number", "minimum": 0},
+}
+_UNIT_REQUIRED = ("unit_id", "stage", "coefficient", "amount_fen", "rule_lines")
+_DOCUMENT_REQUIRED = (
+    "schema_version",
+    "policy",
+    "budget",
+    "currency",
+    "units",
+    "programmes",
+    "defaults_used",
+    "generated_by",
 )
 
 
@@ -148,87 +178,65 @@ def allocation_json(result: LinkResult) -> dict[str, Any]:
     }
 
 
-def allocation_schema() -> dict[str, Any]:
-    """JSON schema (draft 2020-12) of ``allocation.json``."""
-    number = {"type": ["number", "null"]}
-    line = {
+def _rule_line_schema() -> dict[str, Any]:
+    """JSON schema of one rule line of a unit."""
+    return {
         "type": "object",
         "required": list(_LINE_FIELDS),
-        "properties": {
-            "step": {"type": "integer", "minimum": 1},
-            "rule_id": {"type": "string"},
-            "description": {"type": "string"},
-            "coefficient": number,
-            "contribution_cny": {"type": "number"},
-            "running_total_cny": {"type": "number"},
-        },
+        "properties": dict(_LINE_FIELD_SCHEMAS),
     }
-    unit_props: dict[str, Any] = {name: number for name in ALLOCATION_COLUMNS}
-    unit_props.update(
-        {
-            "unit_id": {"type": "string"},
-            "unit_name": {"type": "string"},
-            "level": {"enum": ["district", "township"]},
-            "parent_id": {"type": ["string", "null"]},
-            "year": {"type": "integer"},
-            "stage": {"enum": ["district", "township"]},
-            "group_id": {"type": "string"},
-            "bound": {"enum": ["", "floor", "cap"]},
-            "group_budget_fen": {"type": "integer", "minimum": 0},
-            "amount_fen": {"type": "integer", "minimum": 0},
-            "amount_cny": {"type": "number", "minimum": 0},
-            "rule_lines": {"type": "array", "items": line, "minItems": 1},
-        }
-    )
+
+
+def _unit_schema() -> dict[str, Any]:
+    """JSON schema of one unit: its allocation columns and its rule lines."""
+    properties: dict[str, Any] = {name: _NULLABLE_NUMBER for name in ALLOCATION_COLUMNS}
+    properties.update(_UNIT_FIELD_SCHEMAS)
+    properties["rule_lines"] = {"type": "array", "items": _rule_line_schema(), "minItems": 1}
+    return {"type": "object", "properties": properties, "required": list(_UNIT_REQUIRED)}
+
+
+def _document_properties() -> dict[str, Any]:
+    """JSON schema of each top-level field of ``allocation.json``."""
     return {
+        "schema_version": {"const": 1},
+        "policy": {"type": "object", "required": ["id", "year", "base_year"]},
+        "budget": {
+            "type": "object",
+            "required": ["rule_id", "amount_cny", "amount_fen"],
+            "properties": {"amount_fen": {"type": "integer", "minimum": 0}},
+        },
+        "currency": {"const": "CNY"},
+        "amount_units": {"type": "string"},
+        "units": {"type": "array", "items": _unit_schema()},
+        "programmes": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "object"}},
+        },
+        "defaults_used": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "value", "unit", "price_year", "source"],
+            },
+        },
+        "generated_by": {"type": "object"},
+    }
+
+
+def allocation_schema() -> dict[str, Any]:
+    """JSON schema (draft 2020-12) of ``allocation.json``."""
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://gep.example/linkage/allocation.schema.json",
         "title": "gep linkage allocation",
         "description": "Compensation allocation per unit with coefficients and rule lines; "
         "the rule lines of a unit, added in order, give its amount.",
         "type": "object",
-        "required": [
-            "schema_version",
-            "policy",
-            "budget",
-            "currency",
-            "units",
-            "programmes",
-            "defaults_used",
-            "generated_by",
-        ],
-        "properties": {
-            "schema_version": {"const": 1},
-            "policy": {"type": "object", "required": ["id", "year", "base_year"]},
-            "budget": {
-                "type": "object",
-                "required": ["rule_id", "amount_cny", "amount_fen"],
-                "properties": {"amount_fen": {"type": "integer", "minimum": 0}},
-            },
-            "currency": {"const": "CNY"},
-            "amount_units": {"type": "string"},
-            "units": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": unit_props,
-                    "required": ["unit_id", "stage", "coefficient", "amount_fen", "rule_lines"],
-                },
-            },
-            "programmes": {
-                "type": "object",
-                "additionalProperties": {"type": "array", "items": {"type": "object"}},
-            },
-            "defaults_used": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "value", "unit", "price_year", "source"],
-                },
-            },
-            "generated_by": {"type": "object"},
-        },
+        "required": list(_DOCUMENT_REQUIRED),
+        "properties": _document_properties(),
     }
+    # a copy, so that a caller changing the schema cannot change the module's field schemas
+    return copy.deepcopy(schema)
 
 
 def _rules_sheet(config: LinkConfig, out_dir: Path) -> pd.DataFrame:

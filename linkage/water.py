@@ -296,6 +296,100 @@ def settle_water(lines: pd.DataFrame, parties: list[str]) -> pd.DataFrame:
     return out
 
 
+def _party_problems(
+    water: WaterTwoWay, sections: pd.DataFrame, districts: list[str]
+) -> list[Problem]:
+    """Upstream and downstream parties of the sections that are not known districts.
+
+    A downstream party may also be one of ``outflow_parties`` (a section leaving Beijing).
+    """
+    problems: list[Problem] = []
+    for column in ("upstream_unit_id", "downstream_unit_id"):
+        downstream = column == "downstream_unit_id"
+        allowed = set(districts) | (set(water.outflow_parties) if downstream else set())
+        unknown = sorted(set(sections[column]) - allowed)
+        if unknown:
+            hint = f"use district ids of the accounts: {districts}" + (
+                "; a party outside Beijing downstream goes in outflow_parties" if downstream else ""
+            )
+            problems.append(
+                Problem(water.id, f"water_sections.{column}", f"unknown districts {unknown}", hint)
+            )
+    return problems
+
+
+def _section_problems(water: WaterTwoWay, sections: pd.DataFrame) -> list[Problem]:
+    """Target classes outside I..V and water bodies other than river and lake."""
+    problems: list[Problem] = []
+    if not sections["target_class"].between(1, 5).all():
+        problems.append(Problem(water.id, "water_sections.target_class", "must be 1..5", ""))
+    bodies = sorted(set(sections["water_body"]) - {"river", "lake"})
+    if bodies:
+        problems.append(
+            Problem(
+                water.id,
+                "water_sections.water_body",
+                f"unknown {bodies}",
+                "use 'river' or 'lake' (GB 3838-2002 TP limits differ)",
+            )
+        )
+    return problems
+
+
+def _unknown_section_problems(
+    water: WaterTwoWay, sections: pd.DataFrame, monthly: pd.DataFrame
+) -> list[Problem]:
+    """Monthly rows of sections that are not in the sections table."""
+    unknown = sorted(set(monthly["section_id"]) - set(sections["section_id"]))
+    if not unknown:
+        return []
+    return [
+        Problem(
+            water.id,
+            "water_monthly.section_id",
+            f"sections {unknown} not in water_sections",
+            "add them to water_sections",
+        )
+    ]
+
+
+def _missing_row_problems(
+    water: WaterTwoWay, year: int, sections: pd.DataFrame, monthly: pd.DataFrame
+) -> list[Problem]:
+    """Section-month-pollutant rows missing for the policy year (and last year if compared).
+
+    The year-on-year rule compares with last year, so its rows are required only when the
+    policy has that rule; a gap in them is reported under the rule's id.
+    """
+    wanted = pd.MultiIndex.from_product(
+        [sorted(sections["section_id"]), water.months, pollutants(water)]
+    )
+    years = [year] + ([year - 1] if water.year_on_year else [])
+    problems: list[Problem] = []
+    for checked in years:
+        year_rows = monthly[monthly["year"] == checked]
+        have = pd.MultiIndex.from_frame(year_rows[["section_id", "month", "pollutant"]])
+        missing = wanted.difference(have)
+        if len(missing):
+            rule_id = water.id if checked == year else water.year_on_year.id  # type: ignore[union-attr]
+            problems.append(
+                Problem(
+                    rule_id,
+                    "water_monthly",
+                    f"{len(missing)} section-month-"
+                    f"pollutant rows missing for {checked}, e.g. "
+                    f"{list(missing[0])}",
+                    "add every month of every section"
+                    + (
+                        " (last year's too: the year-on-year rule compares)"
+                        if checked < year
+                        else ""
+                    ),
+                )
+            )
+    return problems
+
+
 def check_water(
     config: LinkConfig, sections: pd.DataFrame, monthly: pd.DataFrame, districts: list[str]
 ) -> list[Problem]:
@@ -318,71 +412,9 @@ def check_water(
     water = config.water_two_way
     if water is None:
         return []
-    problems: list[Problem] = []
-    for column in ("upstream_unit_id", "downstream_unit_id"):
-        allowed = set(districts) | (
-            set(water.outflow_parties) if column == "downstream_unit_id" else set()
-        )
-        unknown = sorted(set(sections[column]) - allowed)
-        if unknown:
-            problems.append(
-                Problem(
-                    water.id,
-                    f"water_sections.{column}",
-                    f"unknown districts {unknown}",
-                    f"use district ids of the accounts: {districts}"
-                    + (
-                        "; a party outside Beijing downstream goes in outflow_parties"
-                        if column == "downstream_unit_id"
-                        else ""
-                    ),
-                )
-            )
-    if not sections["target_class"].between(1, 5).all():
-        problems.append(Problem(water.id, "water_sections.target_class", "must be 1..5", ""))
-    bodies = sorted(set(sections["water_body"]) - {"river", "lake"})
-    if bodies:
-        problems.append(
-            Problem(
-                water.id,
-                "water_sections.water_body",
-                f"unknown {bodies}",
-                "use 'river' or 'lake' (GB 3838-2002 TP limits differ)",
-            )
-        )
-    unknown = sorted(set(monthly["section_id"]) - set(sections["section_id"]))
-    if unknown:
-        problems.append(
-            Problem(
-                water.id,
-                "water_monthly.section_id",
-                f"sections {unknown} not in water_sections",
-                "add them to water_sections",
-            )
-        )
-    wanted = pd.MultiIndex.from_product(
-        [sorted(sections["section_id"]), water.months, pollutants(water)]
-    )
-    years = [config.policy.year] + ([config.policy.year - 1] if water.year_on_year else [])
-    for year in years:
-        year_rows = monthly[monthly["year"] == year]
-        have = pd.MultiIndex.from_frame(year_rows[["section_id", "month", "pollutant"]])
-        missing = wanted.difference(have)
-        if len(missing):
-            rule_id = water.id if year == config.policy.year else water.year_on_year.id  # type: ignore[union-attr]
-            problems.append(
-                Problem(
-                    rule_id,
-                    "water_monthly",
-                    f"{len(missing)} section-month-"
-                    f"pollutant rows missing for {year}, e.g. "
-                    f"{list(missing[0])}",
-                    "add every month of every section"
-                    + (
-                        " (last year's too: the year-on-year rule compares)"
-                        if year < years[0]
-                        else ""
-                    ),
-                )
-            )
-    return problems
+    return [
+        *_party_problems(water, sections, districts),
+        *_section_problems(water, sections),
+        *_unknown_section_problems(water, sections, monthly),
+        *_missing_row_problems(water, config.policy.year, sections, monthly),
+    ]

@@ -14,8 +14,9 @@ a sample costs a few operations per unit), then
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,9 @@ from gep.analysis.config import AnalysisConfig, load_analysis_config
 from gep.analysis.confusion import ConfusionMatrix, load_confusion
 from gep.config import RunConfig, load_run_config
 from gep.io.atomic import atomic_write
-from gep.sensitivity import gep_function, morris_screening, sobol_analysis
+from gep.sensitivity import Model, gep_function, morris_screening, sobol_analysis
 from gep.uncertainty import (
+    Distribution,
     GEPModel,
     build_gep_model,
     gep_share_allocation,
@@ -196,6 +198,84 @@ def _sensitivity_function(config: AnalysisConfig, model: GEPModel) -> tuple[Any,
     return (lambda x: func(x).sum(axis=1)), ["total"]
 
 
+class _Analysis(NamedTuple):
+    """Indices of one sensitivity method, the column that ranks the inputs and the files."""
+
+    table: pd.DataFrame
+    key: str
+    n_model_runs: int
+    outputs: dict[str, Path]
+
+
+def _check_sensitivity_config(config: AnalysisConfig, config_path: Path) -> None:
+    """Refuse what Sobol and Morris cannot apportion, before the services run."""
+    if config.posterior_runs is not None:
+        raise InputError(
+            f"{config_path}: sensitivity needs independent inputs; posterior_runs (correlated "
+            "draws) are for gep uncertainty only"
+        )
+    if config.input_errors or config.landcover_confusion is not None:
+        raise InputError(
+            f"{config_path}: input_errors and landcover_confusion are maps, not named inputs "
+            "Sobol or Morris can apportion; they are for gep uncertainty only"
+        )
+    if not config.distributions:
+        raise InputError(f"{config_path}: sensitivity needs distributions")
+
+
+def _sobol(
+    config: AnalysisConfig,
+    func: Model,
+    dists: Mapping[str, Distribution],
+    output_names: list[str],
+    folder: Path,
+) -> _Analysis:
+    """Sobol indices (first, total and optionally second order) written to CSV."""
+    s = config.sobol
+    res = sobol_analysis(
+        func,
+        dists,
+        n_base=s.n_base,
+        seed=config.seed,
+        output_names=output_names,
+        num_resamples=s.num_resamples,
+        second_order=s.second_order,
+        conf_level=s.conf_level,
+    )
+    outputs = {"sobol": _write_csv(res.first_total, folder / "sobol_indices.csv")}
+    if res.second_order is not None:
+        outputs["sobol_second_order"] = _write_csv(
+            res.second_order, folder / "sobol_second_order.csv"
+        )
+    # Saltelli's scheme: N base rows, k + 2 matrices (2k + 2 with the second-order ones)
+    k = len(dists)
+    runs = s.n_base * (2 * k + 2 if s.second_order else k + 2)
+    return _Analysis(res.first_total, "ST", runs, outputs)
+
+
+def _morris(
+    config: AnalysisConfig,
+    func: Model,
+    dists: Mapping[str, Distribution],
+    output_names: list[str],
+    folder: Path,
+) -> _Analysis:
+    """Morris elementary effects (μ*, σ) written to CSV."""
+    m = config.morris
+    table = morris_screening(
+        func,
+        dists,
+        trajectories=m.trajectories,
+        num_levels=m.num_levels,
+        seed=config.seed,
+        output_names=output_names,
+        tail=m.tail,
+    )
+    outputs = {"morris": _write_csv(table, folder / "morris.csv")}
+    # each trajectory steps through the k inputs one at a time: k + 1 points
+    return _Analysis(table, "mu_star", m.trajectories * (len(dists) + 1), outputs)
+
+
 def run_sensitivity(config_path: Path, out: Path | None = None) -> dict[str, Any]:
     """Sobol indices or Morris screening of GEP (total, per unit or allocation) from YAML.
 
@@ -220,64 +300,23 @@ def run_sensitivity(config_path: Path, out: Path | None = None) -> dict[str, Any
         A bad configuration (posterior runs are refused: the methods need independent inputs).
     """
     config = load_analysis_config(config_path)
-    if config.posterior_runs is not None:
-        raise InputError(
-            f"{config_path}: sensitivity needs independent inputs; posterior_runs (correlated "
-            "draws) are for gep uncertainty only"
-        )
-    if config.input_errors or config.landcover_confusion is not None:
-        raise InputError(
-            f"{config_path}: input_errors and landcover_confusion are maps, not named inputs "
-            "Sobol or Morris can apportion; they are for gep uncertainty only"
-        )
-    if not config.distributions:
-        raise InputError(f"{config_path}: sensitivity needs distributions")
+    _check_sensitivity_config(config, config_path)
     model, _, build_s = _model(config, [])
     dists = load_distributions(config.distributions)
     func, output_names = _sensitivity_function(config, model)
     folder = Path(out) if out is not None else Path(config.output_dir)
     start = time.perf_counter()
-    outputs: dict[str, Path] = {}
-    k = len(dists)
-    if config.method == "sobol":
-        s = config.sobol
-        res = sobol_analysis(
-            func,
-            dists,
-            n_base=s.n_base,
-            seed=config.seed,
-            output_names=output_names,
-            num_resamples=s.num_resamples,
-            second_order=s.second_order,
-            conf_level=s.conf_level,
-        )
-        outputs["sobol"] = _write_csv(res.first_total, folder / "sobol_indices.csv")
-        if res.second_order is not None:
-            outputs["sobol_second_order"] = _write_csv(
-                res.second_order, folder / "sobol_second_order.csv"
-            )
-        table, key = res.first_total, "ST"
-        runs = s.n_base * (2 * k + 2 if s.second_order else k + 2)
-    else:
-        m = config.morris
-        table = morris_screening(
-            func,
-            dists,
-            trajectories=m.trajectories,
-            num_levels=m.num_levels,
-            seed=config.seed,
-            output_names=output_names,
-            tail=m.tail,
-        )
-        outputs["morris"] = _write_csv(table, folder / "morris.csv")
-        key, runs = "mu_star", m.trajectories * (k + 1)
-    first = table[table["output"] == output_names[0]]
+    analyse = _sobol if config.method == "sobol" else _morris
+    analysis = analyse(config, func, dists, output_names, folder)
+    first = analysis.table[analysis.table["output"] == output_names[0]]
     return {
         "name": config.name,
         "method": config.method,
         "output": config.output,
-        "n_model_runs": runs,
-        "ranking": {str(r.input): round(float(getattr(r, key)), 4) for r in first.itertuples()},
+        "n_model_runs": analysis.n_model_runs,
+        "ranking": {
+            str(r.input): round(float(getattr(r, analysis.key)), 4) for r in first.itertuples()
+        },
         "seconds": {"build": round(build_s, 3), "analysis": round(time.perf_counter() - start, 3)},
-        "outputs": outputs,
+        "outputs": analysis.outputs,
     }

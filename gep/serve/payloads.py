@@ -205,6 +205,84 @@ def _service_totals(frame: Any, level: str, year: int) -> Any:
     return rows.groupby("service")["value_constant_cny"].sum().reset_index()
 
 
+def _scenario_values(base: Any, new: Any, level: str, year: int) -> Any:
+    """Value (constant prices) per unit and service of both runs and their difference."""
+    import pandas as pd
+
+    by_service = pd.concat(
+        [_unit_service_values(base, level, year), _unit_service_values(new, level, year)],
+        axis=1,
+        keys=["base", "scenario"],
+    )
+    # a unit and service one run has and the other has not is worth nothing in the other
+    by_service = by_service.fillna(0.0)
+    by_service["delta"] = by_service["scenario"] - by_service["base"]
+    return by_service
+
+
+def _unit_service_values(run: Any, level: str, year: int) -> Any:
+    """Value (constant prices) per unit and service of one level and year of a run."""
+    rows = run.accounts[(run.accounts["level"] == level) & (run.accounts["year"] == year)]
+    return rows.groupby(["unit_id", "service"])["value_constant_cny"].sum()
+
+
+def _amounts_fen(run: Any, level: str) -> Any:
+    """Allocated amount (fen) per unit of one level of a run."""
+    rows = _filter_level(run.allocation, level)
+    return rows.groupby("unit_id")["amount_fen"].sum()
+
+
+def _scenario_services(totals: Any) -> list[dict[str, Any]]:
+    """One row per service (base, scenario and difference), sorted by service."""
+    services = [
+        {
+            "service": str(name),
+            "service_zh": SERVICE_LABELS_ZH.get(str(name), str(name)),
+            "value_constant_cny_base": float(row["base"]),
+            "value_constant_cny_scenario": float(row["scenario"]),
+            "delta_constant_cny": float(row["delta"]),
+        }
+        for name, row in totals.iterrows()
+    ]
+    return sorted(services, key=lambda r: r["service"])
+
+
+def _scenario_units(delta: Any, alloc: Any, names: Any) -> list[dict[str, Any]]:
+    """One row per unit with a value or an amount: ΔGEP, by service, and Δ allocation."""
+    import pandas as pd
+
+    per_unit = delta.unstack("service").fillna(0.0)
+    units = []
+    for unit_id in sorted(set(per_unit.index) | set(alloc.index)):
+        deltas = per_unit.loc[unit_id] if unit_id in per_unit.index else pd.Series(dtype=float)
+        fen_base = _amount_fen(alloc, unit_id, "base")
+        fen_new = _amount_fen(alloc, unit_id, "scenario")
+        delta_fen = None if fen_base is None or fen_new is None else fen_new - fen_base
+        units.append(
+            {
+                "unit_id": str(unit_id),
+                "unit_name": str(names.get(unit_id, "")),
+                "delta_gep_constant_cny": float(deltas.sum()),
+                "services": {str(k): float(v) for k, v in deltas.items() if v != 0},
+                "amount_fen_base": fen_base,
+                "amount_fen_scenario": fen_new,
+                "delta_fen": delta_fen,
+                "delta_cny": None if delta_fen is None else delta_fen / 100.0,
+            }
+        )
+    return units
+
+
+def _amount_fen(alloc: Any, unit_id: Any, column: str) -> int | None:
+    """The amount (fen) of a unit in one run; None when the run has no amount for the unit."""
+    import pandas as pd
+
+    if unit_id not in alloc.index:
+        return None
+    value = alloc.at[unit_id, column]
+    return None if pd.isna(value) else int(value)
+
+
 def scenario(base: Any, new: Any, record: dict[str, Any], *, level: str) -> dict[str, Any]:
     """A stored scenario against its base run: ΔGEP per service and unit, Δ allocation per unit.
 
@@ -220,58 +298,13 @@ def scenario(base: Any, new: Any, record: dict[str, Any], *, level: str) -> dict
     import pandas as pd
 
     year = int(record["year"])
-    keys = ["unit_id", "service"]
-
-    def values(run: Any) -> Any:
-        rows = run.accounts[(run.accounts["level"] == level) & (run.accounts["year"] == year)]
-        return rows.groupby(keys)["value_constant_cny"].sum()
-
-    def amounts(run: Any) -> Any:
-        rows = _filter_level(run.allocation, level)
-        return rows.groupby("unit_id")["amount_fen"].sum()
-
-    by_service = pd.concat([values(base), values(new)], axis=1, keys=["base", "scenario"])
-    by_service = by_service.fillna(0.0)
-    by_service["delta"] = by_service["scenario"] - by_service["base"]
+    by_service = _scenario_values(base, new, level, year)
     totals = by_service.groupby(level="service")[["base", "scenario", "delta"]].sum()
-    services = [
-        {
-            "service": str(name),
-            "service_zh": SERVICE_LABELS_ZH.get(str(name), str(name)),
-            "value_constant_cny_base": float(row["base"]),
-            "value_constant_cny_scenario": float(row["scenario"]),
-            "delta_constant_cny": float(row["delta"]),
-        }
-        for name, row in totals.iterrows()
-    ]
-    per_unit = by_service["delta"].unstack("service").fillna(0.0)
-    alloc = pd.concat([amounts(base), amounts(new)], axis=1, keys=["base", "scenario"])
+    alloc = pd.concat(
+        [_amounts_fen(base, level), _amounts_fen(new, level)], axis=1, keys=["base", "scenario"]
+    )
     names = _filter_level(base.gep_by_unit, level).drop_duplicates("unit_id")
     names = names.set_index("unit_id")["unit_name"]
-    units = []
-    for unit_id in sorted(set(per_unit.index) | set(alloc.index)):
-        deltas = per_unit.loc[unit_id] if unit_id in per_unit.index else pd.Series(dtype=float)
-        fen_base = alloc.at[unit_id, "base"] if unit_id in alloc.index else None
-        fen_new = alloc.at[unit_id, "scenario"] if unit_id in alloc.index else None
-        delta_fen = (
-            None
-            if fen_base is None or fen_new is None or pd.isna(fen_base) or pd.isna(fen_new)
-            else int(fen_new) - int(fen_base)
-        )
-        units.append(
-            {
-                "unit_id": str(unit_id),
-                "unit_name": str(names.get(unit_id, "")),
-                "delta_gep_constant_cny": float(deltas.sum()),
-                "services": {str(k): float(v) for k, v in deltas.items() if v != 0},
-                "amount_fen_base": None if fen_base is None or pd.isna(fen_base) else int(fen_base),
-                "amount_fen_scenario": None
-                if fen_new is None or pd.isna(fen_new)
-                else int(fen_new),
-                "delta_fen": delta_fen,
-                "delta_cny": None if delta_fen is None else delta_fen / 100.0,
-            }
-        )
     change = dict(record["change"])
     return {
         "run_id": new.run["run_id"],
@@ -285,6 +318,6 @@ def scenario(base: Any, new: Any, record: dict[str, Any], *, level: str) -> dict
         "services_recomputed": change.get("services_recomputed"),
         "timings_s": record["timings_s"],
         "delta_gep_constant_cny": float(totals["delta"].sum()),
-        "services": sorted(services, key=lambda r: r["service"]),
-        "units": units,
+        "services": _scenario_services(totals),
+        "units": _scenario_units(by_service["delta"], alloc, names),
     }
