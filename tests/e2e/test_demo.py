@@ -1,23 +1,34 @@
-"""End to end: `gep demo` into a temporary folder; outputs agree with one another."""
+"""End to end: ``gep demo``'s outputs agree with one another; a second run is byte-identical.
+
+The demo run is the session's shared one (``demo_run`` in ``tests/conftest.py``: ``gep demo
+--out .../out --store ...``, computed once for all the files that read it). The runs on two
+services (determinism, a dask scheduler, failures) are in ``test_runs.py``.
+
+Reproducibility: the second run is ``gep run`` on the demo's configuration (the same run), into a
+folder beside which a run killed with SIGKILL left its hidden ``.partial`` folder: the new run
+removes it and says so in ``run.log``. The two are byte-identical apart from the run log and the
+manifest's timings.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
+import signal
+import subprocess
+import time
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from data_catalog.sample import catalog_path
-from gep.cli import app
-from gep.config import demo_config_path, load_run_config
-from gep.pipeline import ACCOUNTED, restrict_services
-from gep.run import execute
+from tests.cli.conftest import GEP, run_gep
 
 EXPECTED = [
     "bulletins",
@@ -36,11 +47,9 @@ EXPECTED = [
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "gep-demo-output"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)], terminal_width=160)
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def demo_out(demo_run):
+    """``gep demo`` (the session's shared run, see ``tests/conftest.py``): folder and stdout."""
+    return demo_run.out, demo_run.stdout
 
 
 def test_every_output_is_written(demo_out):
@@ -140,85 +149,6 @@ def test_manifest_records_inputs_and_timings(demo_out):
     assert "report.html" in manifest["outputs"]
 
 
-def _fast(config):
-    return restrict_services(config, ("water_conservation", "carbon_nep"))
-
-
-def test_same_inputs_give_identical_tables(tmp_path):
-    config = _fast(load_run_config(demo_config_path()))
-    a = execute(config, tmp_path / "a")
-    b = execute(config, tmp_path / "b")
-    for name in ("accounts.csv", "allocation.csv", "quantities.csv", "decomposition.csv"):
-        assert (a.out / name).read_bytes() == (b.out / name).read_bytes(), name
-
-
-def test_corrupted_input_stops_before_work_and_leaves_nothing(tmp_path):
-    sample = catalog_path().parent
-    copy = tmp_path / "sample"
-    shutil.copytree(sample, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "rasters" / "precipitation_2020.tif").write_bytes(b"not a tiff")
-    config_path = tmp_path / "run.yaml"
-    raw = yaml.safe_load(demo_config_path().read_text(encoding="utf-8"))
-    raw["catalog"] = str(copy / "catalog.yaml")
-    raw["linkage"] = str(demo_config_path().parent / "demo_policy.yaml")
-    config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["run", str(config_path), "--out", str(out)], terminal_width=160
-    )
-    assert result.exit_code != 0
-    assert "precipitation_2020" in result.output
-    assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
-
-def test_interrupt_leaves_no_output_folder(tmp_path, monkeypatch):
-    import gep.run as run_module
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(run_module, "build_accounts", interrupted)
-    config = _fast(load_run_config(demo_config_path()))
-    with pytest.raises(KeyboardInterrupt):
-        execute(config, tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_run_with_a_scheduler_gives_the_same_accounts(tmp_path):
-    raw = yaml.safe_load(demo_config_path().read_text(encoding="utf-8"))
-    keep = ("water_conservation", "carbon_nep")
-    raw["services"] = {k: v for k, v in raw["services"].items() if k in keep}
-    produced = {q for s in keep for q in ACCOUNTED[s]}
-    raw["valuation"]["components"] = [
-        c for c in raw["valuation"]["components"] if c["quantity"] in produced
-    ]
-    raw["linkage"] = str(demo_config_path().parent / "demo_policy.yaml")
-    config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    runner = CliRunner()
-    plain = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "a"), "-q"])
-    assert plain.exit_code == 0, plain.output
-    chunked = runner.invoke(
-        app,
-        [
-            "run",
-            str(config),
-            "--out",
-            str(tmp_path / "b"),
-            "-q",
-            "--scheduler",
-            "threads",
-            "--chunks",
-            "256",
-        ],
-    )
-    assert chunked.exit_code == 0, chunked.output
-    a = pd.read_csv(tmp_path / "a" / "accounts.csv")
-    b = pd.read_csv(tmp_path / "b" / "accounts.csv")
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
-
-
 def test_linkage_record_recomputes_the_run_allocation(demo_out, tmp_path):
     """The run hands its tables to the linkage in memory; the record in ``linkage_inputs/``
     holds the same tables: ``gep link`` on it gives the run's allocation to the fen."""
@@ -240,3 +170,71 @@ def test_linkage_record_recomputes_the_run_allocation(demo_out, tmp_path):
     run = pd.read_csv(out / "allocation.csv", dtype={"unit_id": str})
     again = pd.read_csv(tmp_path / "allocation.csv", dtype={"unit_id": str})
     pd.testing.assert_frame_equal(run, again)
+
+
+# Reproducibility: a second run of the demo is byte-identical to the first.
+
+SKIPPED = {"run.log", "manifest.json"}
+DEMO_CONFIG = Path(str(resources.files("gep").joinpath("configs", "demo.yaml")))
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in SKIPPED
+    }
+
+
+def _manifest_without_timings(folder: Path) -> dict:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("timings_s")
+    return manifest
+
+
+def _kill_a_run_midway(target: Path) -> Path:
+    proc = subprocess.Popen(
+        [str(GEP), "demo", "--quiet", "--out", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (partials := list(target.parent.glob(f".{target.name}.*.partial"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert partials[0].is_dir(), "SIGKILL cannot clean up: the partial folder must remain"
+    return partials[0]
+
+
+def test_two_demo_runs_are_byte_identical(demo_run, tmp_path):
+    # the first run: the session's `gep demo --out .../out --store ...` (tests/conftest.py)
+    store = tmp_path / "store.duckdb"
+    shutil.copyfile(demo_run.store, store)  # holds the first run; the second appends to it
+    (tmp_path / "b").mkdir()
+    stale = _kill_a_run_midway(tmp_path / "b" / "out")
+    second = run_gep(
+        "run", DEMO_CONFIG, "--quiet", "--out", tmp_path / "b" / "out", "--store", store
+    )
+    assert second.returncode == 0, second.stderr
+    assert not stale.exists()
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["out"]
+    log = (tmp_path / "b" / "out" / "run.log").read_text(encoding="utf-8")
+    assert f"removed {stale}" in log
+
+    a, b = _digests(demo_run.out), _digests(tmp_path / "b" / "out")
+    assert sorted(a) == sorted(b)
+    differing = [name for name in a if a[name] != b[name]]
+    assert differing == [], f"differ between identical runs: {differing}"
+    assert {"accounts.xlsx", "allocation.xlsx", "units.gpkg"} <= set(a)
+    assert _manifest_without_timings(demo_run.out) == _manifest_without_timings(
+        tmp_path / "b" / "out"
+    )
+    listed = run_gep("store", "list", "--store", store)
+    assert listed.returncode == 0, listed.stderr
+    assert len(re.findall(r"\d{8}T\d{6}Z-[0-9a-f]{8}", listed.stdout)) == 2, listed.stdout

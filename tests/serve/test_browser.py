@@ -75,19 +75,14 @@ def _wait_for(url: str, process: subprocess.Popen, timeout_s: float = 60) -> Non
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A store filled by two appends of a real ``gep demo``, served by ``gep serve``."""
+def server(tmp_path_factory, request):
+    """A store filled by two appends of a real ``gep demo``, served by ``gep serve``.
+
+    The demo run is the session's shared one (``demo_run`` in ``tests/conftest.py``).
+    """
     _require_browser()
+    demo = request.getfixturevalue("demo_run").out  # after the skip: no run without a browser
     root = tmp_path_factory.mktemp("browser")
-    demo = root / "demo"
-    made = subprocess.run(
-        [str(GEP), "demo", "--quiet", "--out", str(demo)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
     store = root / "gep-store.duckdb"
     for _ in range(2):
         appended = subprocess.run(
