@@ -45,6 +45,7 @@ import xarray as xr
 from data_catalog.grid import Grid
 from gep.errors import InputError
 from gep.io.bands import FLOAT_NODATA
+from gep.io.memory import release_free_memory
 
 #: Tile edge of the GeoTIFFs written (chunks are rounded to multiples of it).
 TILE = 512
@@ -316,6 +317,7 @@ def write_windows(
                 on_block(window, values)
 
         pending: Future[None] | None = None
+        stack.enter_context(frozen_heap())
         for k, window in enumerate(windows):
             values = compute(window)
             if pending is not None:
@@ -326,12 +328,29 @@ def write_windows(
             # cycles: collected now, not when Python's generational thresholds come round
             # (without it a 10 m run's memory grew by about 7 MB per window)
             gc.collect()
+            release_free_memory()  # the window's freed arrays, back to the system
             if progress and (k + 1) % max(1, len(windows) // 10) == 0:
                 progress(f"{k + 1}/{len(windows)} blocks")
         if pending is not None:
             pending.result()
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
         return _publish(tmp_paths, out_dir, cog)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Window loops: the objects alive before the loop are left out of garbage collections.
+
+    The loops collect after each window (its xarray objects hold their arrays in reference
+    cycles); :func:`gc.freeze` keeps those collections to the window's own objects instead of
+    every object of the process (about 130 ms a collection at 30 m without it).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def block_windows(shape: tuple[int, int], size: int) -> list[tuple[slice, slice]]:

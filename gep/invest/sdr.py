@@ -151,8 +151,15 @@ def prepare_sdr(
 
 
 def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
-    """Run the SDR kernel on the mutually masked inputs and total the outputs in t yr-1."""
-    from gep.kernels.sdr import cover_practice, sdr_from_arrays
+    """Run the SDR on the mutually masked inputs and total the outputs in t yr-1.
+
+    The model runs by stages (:func:`gep.routing.staged_sdr.staged_sdr`: the same numbers as
+    :func:`gep.kernels.sdr.sdr_model`, in bounded memory): the inputs are handed over window
+    by window and freed once read; each output is then read back, written and totalled one at
+    a time.
+    """
+    from gep.kernels.sdr import cover_practice
+    from gep.routing.staged_sdr import staged_sdr
 
     codes = table_codes(inputs.usle)
     usle_c = inputs.usle["usle_c"].to_numpy(dtype=np.float64)
@@ -161,7 +168,9 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
     arrays = {n: inputs.rasters.pop(r).values for n, r in SDR_KERNEL_INPUTS.items()}
     arrays["usle_c"] = class_values(inputs.landcover, codes, usle_c, np.float32)
     arrays["cover_practice"] = class_values(inputs.landcover, codes, cp, np.float32)
-    valid = inputs.inside & np.logical_and.reduce([np.isfinite(a) for a in arrays.values()])
+    arrays["valid"] = inputs.inside & np.logical_and.reduce(
+        [np.isfinite(a) for a in arrays.values()]
+    )
     if inputs.drainage is not None:
         arrays["drainage"] = inputs.drainage
     inputs.progress("routing and sediment delivery")
@@ -176,27 +185,39 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
         "sdr_max": v["sdr_max"],
         "l_max": v["l_max"],
     }
-    # the kernel takes the arrays over and frees each one after its last use
-    result = sdr_from_arrays(arrays, valid, options, keep=tuple(SDR_OUTPUTS), ic0=v["ic_0_param"])
-    del arrays, valid
+    shape = arrays["dem"].shape
+    result = staged_sdr(
+        lambda window: {name: a[window] for name, a in arrays.items()},
+        shape,
+        options,
+        ic0=v["ic_0_param"],
+        has_drainage=inputs.drainage is not None,
+        on_read=arrays.clear,
+    )
+    inputs.drainage = None
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
-    rasters: dict[str, np.ndarray] = {}
+    per_shed: dict[str, dict[str, float]] = {}
     with BackgroundWriter() as writer:
         for key, (name, total_key) in SDR_OUTPUTS.items():
-            values = np.asarray(result.pop(key), dtype=np.float32)  # InVEST's float32 rasters
+            values = result.array(key).load()  # InVEST's float32 rasters
             unit = units.DIMENSIONLESS if key == "sdr" else units.T_PER_HA_PER_YR
             write_layer(
                 inputs.frame, values, out / f"{name}.tif", name=name, units=unit, writer=writer
             )
-            if total_key is not None:
-                rasters[total_key] = values
-        per_shed = _sdr_watersheds(inputs.watersheds, inputs.frame, rasters, ha_per_px)
-    for total_key, values in rasters.items():
-        # InVEST reports per-watershed sums; the total is their sum (as the peer totals)
-        summary[total_key] = float(sum(d[total_key] for d in per_shed.values()))
-        summary[f"{total_key}_pixel_sum"] = nan_total(values) * ha_per_px
-        summary["units"][total_key] = summary["units"][f"{total_key}_pixel_sum"] = units.T_PER_YR
+            if total_key is None:
+                continue
+            for ws_id, sums in _sdr_watersheds(
+                inputs.watersheds, inputs.frame, {total_key: values}, ha_per_px
+            ).items():
+                per_shed.setdefault(ws_id, {}).update(sums)
+            # InVEST reports per-watershed sums; the total is their sum (as the peer totals)
+            summary[total_key] = float(sum(d[total_key] for d in per_shed.values()))
+            summary[f"{total_key}_pixel_sum"] = nan_total(values) * ha_per_px
+            summary["units"][total_key] = summary["units"][f"{total_key}_pixel_sum"] = (
+                units.T_PER_YR
+            )
+            del values
     summary["watersheds"] = per_shed
     summary["notes"] = SDR_NOTES
     return summary

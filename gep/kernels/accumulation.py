@@ -93,13 +93,16 @@ def _indegree(fdir, is_d8, nodata):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _order(fdir, is_d8):  # pragma: no cover - numba
-    """Kahn's algorithm, depth first from each source met in raster order (cache friendly)."""
+def _order(fdir, is_d8, order):  # pragma: no cover - numba
+    """Kahn's algorithm, depth first from each source met in raster order (cache friendly).
+
+    Writes the order into ``order`` (one slot per pixel; int32 or int64) and returns its
+    length.
+    """
     nodata = D8_NODATA if is_d8 else 0
     indegree, n_valid = _indegree(fdir, is_d8, nodata)
     receivers = np.empty(8, dtype=np.int64)
-    order = np.empty(n_valid, dtype=np.int64)
-    stack = np.empty(n_valid + 1, dtype=np.int64)
+    stack = np.empty(n_valid + 1, dtype=order.dtype)
     tail = 0
     for p0 in range(fdir.size):
         if indegree[p0] != 0 or fdir.flat[p0] == nodata:
@@ -119,7 +122,7 @@ def _order(fdir, is_d8):  # pragma: no cover - numba
                     indegree[q] = 255
                     stack[top] = q
                     top += 1
-    return order[:tail]
+    return tail
 
 
 def topological_order(flow_dir: np.ndarray, algorithm: str) -> np.ndarray:
@@ -134,7 +137,7 @@ def topological_order(flow_dir: np.ndarray, algorithm: str) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray of int64
+    numpy.ndarray of int32 (int64 for rasters of 2³¹ pixels or more)
         Flat (row-major) pixel indices, depth first from each source pixel met in raster
         order (for memory locality). Shorter than the number of routed pixels only if the
         directions contain a cycle, which pygeoprocessing's directions never do.
@@ -146,17 +149,20 @@ def topological_order(flow_dir: np.ndarray, algorithm: str) -> np.ndarray:
     """
     algo = check_algorithm(algorithm)
     fdir = np.ascontiguousarray(flow_dir)
-    return _order(fdir, algo == "d8")
+    # int32 indices when they fit: half the memory of the order (and of its work stack);
+    # the slots beyond the routed pixels are never written, so never take memory
+    order = np.empty(fdir.size, dtype=np.int32 if fdir.size < 2**31 else np.int64)
+    return order[: _order(fdir, algo == "d8", order)]
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(fdir, weights, order):  # pragma: no cover - numba
+def _accumulate_d8(fdir, weights, order, unit):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     acc = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
-        value = weights[r, c]
+        value = 1.0 if unit else np.float64(weights[r, c])
         if math.isnan(value):  # pygeoprocessing: a nodata weight counts 0
             value = 0.0
         for d in range(8):
@@ -169,14 +175,14 @@ def _accumulate_d8(fdir, weights, order):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(fdir, weights, order):  # pragma: no cover - numba
+def _accumulate_mfd(fdir, weights, order, unit):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     sums = mfd_weight_sums(fdir)
     acc = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
-        value = weights[r, c]
+        value = 1.0 if unit else np.float64(weights[r, c])
         if math.isnan(value):  # pygeoprocessing: a nodata weight counts 0
             value = 0.0
         for d in range(8):
@@ -238,15 +244,19 @@ def flow_accumulation(
     fdir = np.ascontiguousarray(flow_dir)
     if order is None:
         order = topological_order(fdir, algo)
-    if weights is None:
-        w = np.ones(fdir.shape)
+    if weights is None:  # every weight 1, without a raster of ones
+        w = np.ones((1, 1))
     else:
         w = np.ascontiguousarray(weights)
         if w.dtype not in (np.float32, np.float64):
             w = w.astype(np.float64)
+        if w.shape != fdir.shape:
+            raise ValueError(
+                f"flow_accumulation: weights have shape {w.shape}, the directions {fdir.shape}"
+            )
     if algo == "d8":
-        return _accumulate_d8(fdir, w, order)
-    return _accumulate_mfd(fdir, w, order)
+        return _accumulate_d8(fdir, w, order, weights is None)
+    return _accumulate_mfd(fdir, w, order, weights is None)
 
 
 def check_algorithm(algorithm: str) -> str:

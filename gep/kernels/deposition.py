@@ -12,7 +12,14 @@ import numba
 import numpy as np
 
 from gep.kernels import accumulation
-from gep.kernels._grid import COL_OFFSETS, INFLOW, ROW_OFFSETS, mfd_weight, mfd_weight_sums
+from gep.kernels._grid import (
+    COL_OFFSETS,
+    D8_NODATA,
+    INFLOW,
+    ROW_OFFSETS,
+    mfd_weight,
+    mfd_weight_sums,
+)
 
 
 @numba.njit(cache=True)
@@ -24,11 +31,12 @@ def _trap(f_in, sdr_i, sdr_dn, e_i):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _deposition_d8(fdir, e_prime, sdr, order):  # pragma: no cover - numba
+def _deposition_d8(fdir, e_prime, sdr, order, deposition):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     # float64 inside: InVEST's ManagedRaster caches blocks as double and rounds to float32
-    # only when writing the raster
-    deposition = np.full((n_rows, n_cols), np.nan)
+    # only when writing the raster (the deposition is only written: float32 at once, into
+    # ``deposition``, which may be ``e_prime`` itself: a pixel's E' is read just before its
+    # deposition is written, and never again)
     flux = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
@@ -41,16 +49,17 @@ def _deposition_d8(fdir, e_prime, sdr, order):  # pragma: no cover - numba
                 f_j = flux[rn, cn]
                 if not math.isnan(f_j):
                     f_in += f_j
-        sdr_i = sdr[r, c]
-        e_i = e_prime[r, c]
+        sdr_i = np.float64(sdr[r, c])
+        e_i = np.float64(e_prime[r, c])
         if math.isnan(sdr_i) or math.isnan(e_i):
+            deposition[r, c] = np.nan
             continue
         d = fdir[r, c]
         rn = r + ROW_OFFSETS[d]
         cn = c + COL_OFFSETS[d]
         sdr_dn = 0.0
         if 0 <= rn < n_rows and 0 <= cn < n_cols:
-            value = sdr[rn, cn]
+            value = np.float64(sdr[rn, cn])
             if not math.isnan(value):
                 # InVEST: SDR 0 marks a stream, the last step that retains sediment
                 sdr_dn = 1.0 if value == 0 else value
@@ -90,27 +99,26 @@ def _mfd_sdr_downslope(fdir, sdr, r, c):  # pragma: no cover - numba
         if w == 0 or rn < 0 or rn >= n_rows or cn < 0 or cn >= n_cols:
             continue
         flow_sum += w
-        value = sdr[rn, cn]
+        value = np.float64(sdr[rn, cn])
         if not math.isnan(value):
             total += (1.0 if value == 0 else value) * w
     return total / flow_sum if flow_sum else total
 
 
 @numba.njit(cache=True)
-def _deposition_mfd(fdir, e_prime, sdr, order):  # pragma: no cover - numba
+def _deposition_mfd(fdir, e_prime, sdr, order, deposition):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     sums = mfd_weight_sums(fdir)
-    # float64 inside: InVEST's ManagedRaster caches blocks as double and rounds to float32
-    # only when writing the raster
-    deposition = np.full((n_rows, n_cols), np.nan)
+    # float64 inside, as for D8 (the deposition written into ``deposition``, as for D8)
     flux = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
         f_in = _mfd_flux_in(fdir, sums, flux, r, c)
-        sdr_i = sdr[r, c]
-        e_i = e_prime[r, c]
+        sdr_i = np.float64(sdr[r, c])
+        e_i = np.float64(e_prime[r, c])
         if math.isnan(sdr_i) or math.isnan(e_i):
+            deposition[r, c] = np.nan
             continue
         sdr_dn = _mfd_sdr_downslope(fdir, sdr, r, c)
         deposition[r, c], flux[r, c] = _trap(f_in, sdr_i, sdr_dn, e_i)
@@ -166,10 +174,36 @@ def sediment_deposition(
     if order is None:
         order = accumulation.topological_order(fdir, algo)
     kernel = _deposition_d8 if algo == "d8" else _deposition_mfd
-    deposition, flux = kernel(
-        fdir,
-        np.ascontiguousarray(e_prime, dtype=np.float64),
-        np.ascontiguousarray(sdr, dtype=np.float64),
-        order,
-    )
-    return deposition.astype(np.float32), flux.astype(np.float32)
+    # inputs as given (float32 or float64; each value is read as float64 in the kernel)
+    deposition = np.full(fdir.shape, np.nan, dtype=np.float32)
+    deposition, flux = kernel(fdir, _floating(e_prime), _floating(sdr), order, deposition)
+    return deposition, flux.astype(np.float32)
+
+
+def deposition_in_place(
+    flow_dir: np.ndarray, algorithm: str, e_prime: np.ndarray, sdr: np.ndarray, order: np.ndarray
+) -> np.ndarray:
+    """:func:`sediment_deposition`'s deposition written over ``e_prime`` (float32), no flux.
+
+    For bounded memory: ``e_prime`` (float32, C-contiguous) becomes the deposition, the same
+    values as :func:`sediment_deposition` returns; the flux is dropped.
+    """
+    algo = str(algorithm).lower()
+    fdir = np.ascontiguousarray(flow_dir)
+    if e_prime.dtype != np.float32 or not e_prime.flags.c_contiguous:
+        raise ValueError("deposition_in_place: e_prime must be a C-contiguous float32 array")
+    # pixels without a direction are not in the order: nodata, as sediment_deposition leaves
+    nodata = D8_NODATA if algo == "d8" else 0
+    for r0 in range(0, fdir.shape[0], 256):
+        band = slice(r0, r0 + 256)
+        e_prime[band][fdir[band] == nodata] = np.nan
+    kernel = _deposition_d8 if algo == "d8" else _deposition_mfd
+    deposition, flux = kernel(fdir, e_prime, _floating(sdr), order, e_prime)
+    del flux
+    return deposition
+
+
+def _floating(values: np.ndarray) -> np.ndarray:
+    """``values`` contiguous, in float32 or float64 (other types become float64)."""
+    a = np.ascontiguousarray(values)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)

@@ -123,9 +123,11 @@ def _d8_plateau(dem, valid, fdir, flat, dist, root, work):  # pragma: no cover -
     flat[root] = 1
     s_head, s_tail = 0, 1
     head, tail, n_nodata = 0, 0, 0
+    far = float(dem.size)
     while s_head < s_tail:
         q = search[s_head]
         s_head += 1
+        dist[q] = far  # a plateau pixel's distance is read only after its plateau's search
         best, best_slope, s_tail = _d8_flat_pixel(dem, valid, flat, height, q, search, s_tail)
         if best < 0:
             continue
@@ -153,7 +155,8 @@ def _flow_dir_d8(dem, valid, block_rows, block_cols):  # pragma: no cover - numb
     n = n_rows * n_cols
     fdir = np.full((n_rows, n_cols), D8_NODATA, dtype=np.uint8)
     flat = np.zeros(n, dtype=np.uint8)
-    dist = np.full(n, float(n))
+    # distances to the drains, set per plateau as it is searched: memory only for flats
+    dist = np.empty(n)
     work = (
         np.empty(n, dtype=np.int64),
         np.empty(64, dtype=np.int64),
@@ -306,9 +309,11 @@ def _mfd_find_drains(dem, valid, fdir, flat, dist, drain_mask, root, work, slope
     flat[root] = 1
     s_head, s_tail = 0, 1
     head, tail, n_nodata = 0, 0, 0
+    far = float(dem.size)
     while s_head < s_tail:
         q = search[s_head]
         s_head += 1
+        dist[q] = far  # a plateau pixel's distance is read only after its plateau's search
         total, total_nodata, s_tail = _mfd_flat_pixel(
             dem, valid, flat, height, q, search, s_tail, slopes, nd
         )
@@ -357,7 +362,8 @@ def _flow_dir_mfd(dem, valid, block_rows, block_cols):  # pragma: no cover - num
     fdir = np.zeros((n_rows, n_cols), dtype=np.int32)
     flat = np.zeros(n, dtype=np.uint8)
     drain_mask = np.zeros(n, dtype=np.uint8)
-    dist = np.full(n, float(n))
+    # distances to the drains, set per plateau as it is searched: memory only for flats
+    dist = np.empty(n)
     slopes = np.zeros(8)
     nd = np.zeros(8)
     work = (
@@ -393,13 +399,16 @@ def _flow_dir_mfd(dem, valid, block_rows, block_cols):  # pragma: no cover - num
 
 
 def _prepare(dem: np.ndarray, valid: np.ndarray | None, name: str) -> tuple[np.ndarray, np.ndarray]:
-    dem64 = np.asarray(dem, dtype=np.float64)
+    dem64 = np.ascontiguousarray(dem, dtype=np.float64)
     if dem64.ndim != 2:
         raise ValueError(f"{name}: the DEM must be 2-D, got shape {dem64.shape}")
-    ok = np.isfinite(dem64)
-    if valid is not None:
-        ok &= np.asarray(valid, dtype=bool)
-    return np.ascontiguousarray(np.where(ok, dem64, np.nan)), np.ascontiguousarray(ok)
+    finite = np.isfinite(dem64)
+    if valid is None:
+        return dem64, finite
+    ok = finite & np.asarray(valid, dtype=bool)
+    if np.array_equal(ok, finite):  # already NaN outside ``valid``: no masked copy
+        return dem64, ok
+    return np.where(ok, dem64, np.nan), ok
 
 
 def flow_dir_d8(filled_dem: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:

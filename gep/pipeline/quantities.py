@@ -27,6 +27,7 @@ from gep.accounts import UnitLevel, quantity_table
 from gep.accounts.zonal import LevelAccumulator, LevelSums
 from gep.chunked import STREAM_BLOCK
 from gep.config import RunConfig
+from gep.io.memory import release_free_memory
 from gep.pipeline.inputs import RasterSource, WindowSource, run_service, weather_driven
 from gep.services import SERVICES
 from gep.services.spec import GLOBAL
@@ -49,10 +50,21 @@ def compute_quantities(
                 progress(f"{service} {year}")
             result = run_service(cat, config, params, service, year, source=source)
             for name in SERVICES[service].spec.accounted:
-                da = result[name].compute()
+                da = _computed(result[name], service)
                 da.attrs["service"] = service
                 out[(name, year)] = da
     return out
+
+
+def _computed(da: xr.DataArray, service: str) -> xr.DataArray:
+    """``da`` computed: routed services' outputs here, per-pixel ones on the current scheduler.
+
+    A routed service's outputs read its scratch files (:mod:`gep.routing.staged_sdr`), which
+    only this process sees.
+    """
+    if SERVICES[service].spec.neighbourhood == GLOBAL:
+        return da.compute(scheduler="sync")
+    return da.compute()
 
 
 @dataclass
@@ -208,18 +220,20 @@ def _windows_summed(
     weather_year: int | None,
 ) -> list[LevelSums]:
     """The per-pixel services summed per unit window by window (nothing written)."""
-    from gep.chunked import block_windows, round_chunks
+    from gep.chunked import block_windows, frozen_heap, round_chunks
 
     grid = run[0].reference_grid()
     block = round_chunks(size)
     shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
     sums = [LevelAccumulator(level, len(meta), shape) for level in levels]
-    for window in block_windows(grid.shape, block):
-        values = _window_quantities(services, run, WindowSource(source, window), weather_year)
-        for accumulator in sums:
-            accumulator.add(window, values)
-        del values
-        gc.collect()  # as in gep.chunked.write_windows: the window's reference cycles
+    with frozen_heap():
+        for window in block_windows(grid.shape, block):
+            values = _window_quantities(services, run, WindowSource(source, window), weather_year)
+            for accumulator in sums:
+                accumulator.add(window, values)
+            del values
+            gc.collect()  # as in gep.chunked.write_windows: the window's reference cycles
+            release_free_memory()
     return [accumulator.result() for accumulator in sums]
 
 
@@ -229,8 +243,13 @@ def _summed_whole(
     source: RasterSource,
     levels: list[UnitLevel],
     weather_year: int,
+    chunks: int | None = None,
 ) -> pd.DataFrame:
-    """Quantities of ``services`` computed over the whole grid and summed per unit."""
+    """Quantities of ``services`` computed over the whole grid and summed per unit.
+
+    With ``chunks`` (blockwise levels) the outputs are read and summed one block at a time,
+    never held whole.
+    """
     cat, config, params, year = run
     rasters = {}
     for service in services:
@@ -238,11 +257,34 @@ def _summed_whole(
             cat, config, params, service, year, weather_year=weather_year, source=source
         )
         for name in SERVICES[service].spec.accounted:
-            da = result[name].compute()
+            da = result[name] if chunks is not None else _computed(result[name], service)
             da.attrs["service"] = service
             rasters[(name, year)] = da
         del result
-    return quantity_table(levels, rasters)
+    if chunks is None:
+        return quantity_table(levels, rasters)
+    return quantity_table(levels, rasters, _summed_by_blocks(rasters, cat, levels, chunks))
+
+
+def _summed_by_blocks(
+    arrays: dict[tuple[str, int], xr.DataArray],
+    cat: Catalog,
+    levels: list[UnitLevel],
+    size: int,
+) -> list[LevelSums]:
+    """Every array summed over every level, one block of the grid at a time (none written)."""
+    from gep.chunked import block_windows, round_chunks
+
+    grid = cat.reference_grid()
+    block = round_chunks(size)
+    shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
+    sums = [LevelAccumulator(level, len(arrays), shape) for level in levels]
+    for window in block_windows(grid.shape, block):
+        values = [np.asarray(da[window].values, dtype=np.float64) for da in arrays.values()]
+        for accumulator in sums:
+            accumulator.add(window, values)
+        del values
+    return [accumulator.result() for accumulator in sums]
 
 
 def _open_all(
@@ -341,7 +383,8 @@ def weather_neutral_quantities(
                 sums = _windows_summed(local, meta, run, source, levels, chunks, y0)
                 redone = quantity_table(levels, meta, sums)
             else:
-                redone = _summed_whole(services, (cat, config, params, y1), source, levels, y0)
+                run = (cat, config, params, y1)
+                redone = _summed_whole(services, run, source, levels, y0, chunks)
             same = pd.concat(
                 [same[~same["quantity_name"].isin(redone["quantity_name"])], redone],
                 ignore_index=True,

@@ -17,6 +17,7 @@ Two quantities are kept apart on purpose:
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,6 @@ from gep.services.spec import (
     TableInput,
     as_output,
     lookup_classes,
-    reclassify,
 )
 
 #: why InVEST's SDR outputs can be nodata inside a unit
@@ -186,11 +186,14 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     the slope length capped at ``max_slope_length_m``
     (:func:`gep.kernels.rusle.ls_factor_area`, nearly independent of the pixel size), without
     InVEST's stream mask; retention is 0 where ``rusle_applies`` is 0. InVEST's quantities
-    (LS as InVEST ≥ 3.14 codes it, RKLS masked on streams): SDR, export, avoided export and deposition with InVEST 3.20's
-    conventions (Borselli et al. 2008; Vigiak et al. 2012), computed by
-    :func:`gep.kernels.sdr.sdr_model`. Flow routing is global over the basin: dask inputs are
-    computed into memory on purpose. Densities (t ha-1 yr-1) become t yr-1 per pixel with the
-    cell area (``× A/10 000``, A in m²).
+    (LS as InVEST ≥ 3.14 codes it, RKLS masked on streams): SDR, export, avoided export and
+    deposition with InVEST 3.20's conventions (Borselli et al. 2008; Vigiak et al. 2012),
+    computed as :func:`gep.kernels.sdr.sdr_model` does, by stages in bounded memory
+    (:func:`gep.routing.staged_sdr.staged_sdr`: inputs read once by windows, per-pixel steps
+    by bands, only the flow passes over whole compact grids; the terrain's routing reused by
+    the other years of a run). Densities (t ha-1 yr-1) become t yr-1 per pixel with the cell
+    area (``× A/10 000``, A in m²). The outputs are dask arrays over scratch files on disk
+    (removed when the outputs are freed), read window by window by whoever uses them.
 
     Parameters
     ----------
@@ -211,29 +214,9 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
     60 − 3 = 57 t ha-1 yr-1 (:func:`gep.kernels.rusle.rusle`); the same pixel of built-up land
     (``rusle_applies = 0``) retains 0.
     """
-    kernels = importlib.import_module("gep.kernels.sdr")
-    f32 = np.float32
+    staged = importlib.import_module("gep.routing.staged_sdr")
     dem = inputs.elevation
-    c = cover_management(inputs)
-    p = reclassify(inputs, "landcover", "usle_factors", "usle_p", dtype=np.float64).values
-    # R and K as read (float32 rasters stay float32: exact, half the memory) are shared by the
-    # SDR kernel and the accounting RUSLE; the rest is handed over to the kernel, which frees
-    # each input after its last use (the float32 CP instead of C and P in float64)
-    r, k = _as_read(inputs.erosivity), _as_read(inputs.erodibility)
-    arrays = {
-        "dem": _as_read(dem),
-        "erosivity": r,
-        "erodibility": k,
-        "usle_c": c,
-        "cover_practice": kernels.cover_practice(c, p),
-    }
-    valid = np.isfinite(p)
-    for a in arrays.values():
-        valid &= np.isfinite(a)
-    del c, p
-    drainage = inputs.rasters.get("drainage")
-    if drainage is not None:
-        arrays["drainage"] = np.asarray(drainage.values) == 1
+    shape = (int(dem.shape[0]), int(dem.shape[1]))
     cell_x, cell_y = inputs.grid.pixel_size_m()
     cell = float(min(cell_x, cell_y))
     options = {
@@ -245,71 +228,176 @@ def compute(inputs: ServiceInputs) -> xr.Dataset:
         "sdr_max": inputs.sdr_max,
         "l_max": inputs.l_max,
     }
-    keep = (*_RESULT_KEYS, "slope_percent", "flow_accumulation", "valid")
-    result = kernels.sdr_from_arrays(arrays, valid, options, keep=keep, ic0=inputs.ic0)
-    del arrays
-    area_ha = inputs.grid.cell_area_m2() / units.M2_PER_HA  # (rows, 1)
-    outputs: dict[str, xr.DataArray] = {}
-    for key, (name, per_ha) in _RESULT_KEYS.items():
-        values = result.pop(key)
-        outputs[name] = dem.copy(data=(values * area_ha if per_ha else values).astype(f32))
-        del values
-    accounting = _accounting_by_bands(inputs, result, r, k, valid, cell, area_ha)
-    names = ("soil_loss_potential", "soil_loss", "soil_retention")
-    for name, values in zip(names, accounting, strict=True):
-        outputs[name] = dem.copy(data=values)
+    has_drainage = inputs.rasters.get("drainage") is not None
+    result = staged.staged_sdr(
+        lambda window: _sdr_inputs(inputs, window),
+        shape,
+        options,
+        ic0=inputs.ic0,
+        has_drainage=has_drainage,
+    )
+    view = _Outputs(result, inputs, inputs.grid.cell_area_m2() / units.M2_PER_HA, cell)
+    outputs = {name: _lazy(dem, _OutputArray(view, name)) for name in SPEC.output_units}
     return as_output(SPEC, **outputs)
 
 
-#: Rows of a band of the accounting RUSLE (its temporaries are a band, not the grid).
-ACCOUNTING_BAND = 512
+#: The accounting quantities, in the order :func:`accounting_retention` returns them.
+_ACCOUNTING = ("soil_loss_potential", "soil_loss", "soil_retention")
 
 
-def _accounting_by_bands(
-    inputs: ServiceInputs,
-    routed: dict[str, np.ndarray],
-    erosivity: np.ndarray,
-    erodibility: np.ndarray,
-    valid: np.ndarray,
-    cell: float,
-    area_ha: np.ndarray,
+def _sdr_inputs(inputs: ServiceInputs, window: tuple[slice, slice]) -> dict[str, np.ndarray]:
+    """The SDR's inputs in one window (:data:`gep.routing.staged_sdr.ReadWindow`).
+
+    R and K as read (float32 rasters stay float32: exact, half the memory); C (float64) and
+    the float32 C·P of the classes (or of the C–NDVI relation); valid where P is defined. The
+    land-cover codes (and NDVI when C comes from it) are kept for the accounting RUSLE, so
+    that no input is read twice.
+    """
+    kernels = importlib.import_module("gep.kernels.sdr")
+    rows, cols = window
+    classes = inputs.landcover[rows, cols].compute()
+    ndvi = _ndvi(inputs, rows, cols)
+    c, p, _ = _factors(inputs, classes, ndvi)
+    values = {
+        "dem": _as_read(inputs.elevation[rows, cols]),
+        "erosivity": _as_read(inputs.erosivity[rows, cols]),
+        "erodibility": _as_read(inputs.erodibility[rows, cols]),
+        "usle_c": c,
+        "cover_practice": kernels.cover_practice(c, p),
+        "valid": np.isfinite(p),
+        "keep_landcover": np.asarray(classes.values),
+    }
+    if ndvi is not None:
+        values["keep_ndvi"] = ndvi
+    drainage = inputs.rasters.get("drainage")
+    if drainage is not None:
+        values["drainage"] = np.asarray(drainage[rows, cols].values) == 1
+    return values
+
+
+class _Outputs:
+    """The service's outputs computed window by window from the staged SDR's scratch files.
+
+    InVEST's densities times the cell area (t yr-1, float32 as before), the SDR, and the
+    accounting RUSLE (float64) of a window, computed when the window is read: nothing is
+    written twice. The three accounting quantities of the last window are kept (they are
+    computed together and read one after the other).
+    """
+
+    def __init__(
+        self, staged: Any, inputs: ServiceInputs, area_ha: np.ndarray, cell: float
+    ) -> None:
+        self.staged = staged
+        self.inputs = inputs
+        self.area_ha = area_ha
+        self.cell = cell
+        self.shape = staged.array("sdr").shape
+        self._last: tuple[Any, tuple[np.ndarray, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def window(self, name: str, rows: slice, cols: slice) -> np.ndarray:
+        """The output ``name`` in the window ``(rows, cols)``."""
+        for key, (output, per_ha) in _RESULT_KEYS.items():
+            if output == name:
+                values = self.staged.band(key, rows, cols)
+                return (values * self.area_ha[rows] if per_ha else values).astype(np.float32)
+        index = _ACCOUNTING.index(name)
+        where = (rows.start, rows.stop, cols.start, cols.stop)
+        with self._lock:
+            if self._last is None or self._last[0] != where:
+                band = _accounting(self.staged, self.inputs, (rows, cols), self.cell)
+                self._last = (where, tuple(v * self.area_ha[rows] for v in band))
+            return self._last[1][index]
+
+
+class _OutputArray:
+    """One output of :class:`_Outputs` as an array sliced by windows (for dask)."""
+
+    def __init__(self, outputs: _Outputs, name: str) -> None:
+        self.outputs = outputs
+        self.name = name
+        self.shape = outputs.shape
+        self.ndim = 2
+        self.dtype = np.dtype(np.float64 if name in _ACCOUNTING else np.float32)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        rows, cols = (slice(*k.indices(n)) for k, n in zip(key, self.shape, strict=True))
+        return self.outputs.window(self.name, rows, cols)
+
+
+def _lazy(like: xr.DataArray, array: Any) -> xr.DataArray:
+    """A dask-backed DataArray over a window-sliced array, on ``like``'s grid.
+
+    Computed in this process (the synchronous scheduler): the arrays read local scratch
+    files.
+    """
+    import uuid
+
+    import dask.array as dsk
+
+    staged = importlib.import_module("gep.routing.staged_sdr")
+    edge = staged.READ_WINDOW
+    data = dsk.from_array(
+        array, chunks=(edge, edge), name=f"scratch-{uuid.uuid4().hex}", lock=False, asarray=True
+    )
+    return xr.DataArray(data, coords=like.coords, dims=like.dims)
+
+
+def _accounting(
+    staged: Any, inputs: ServiceInputs, window: tuple[slice, slice], cell: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Accounting potential, actual and retained erosion (t yr-1 per pixel), band by band.
+    """Accounting potential, actual and retained erosion (t ha-1 yr-1) in one window.
 
     :func:`accounting_retention` with LS from the routed slope and flow accumulation
-    (:func:`gep.kernels.rusle.ls_factor_area`), C, P and ``rusle_applies`` of each band's
-    classes; the same values as whole arrays, with the temporaries of one band.
+    (:func:`gep.kernels.rusle.ls_factor_area`), R and K as read, C, P and ``rusle_applies``
+    of the window's classes (codes and NDVI kept from the SDR's single read of the inputs).
     """
-    shape = valid.shape
-    out = (np.empty(shape), np.empty(shape), np.empty(shape))
-    slope, accumulated, routed_ok = (
-        routed.pop("slope_percent"),
-        routed.pop("flow_accumulation"),
-        routed.pop("valid"),
+    valid = staged.band("valid", *window)
+    ls = ls_factor_area(
+        staged.band("slope_percent", *window),
+        np.where(valid, staged.band("flow_accumulation", *window), np.nan),
+        cell,
+        max_slope_length_m=inputs.max_slope_length_m,
     )
-    for r0 in range(0, shape[0], ACCOUNTING_BAND):
-        rows = slice(r0, min(r0 + ACCOUNTING_BAND, shape[0]))
-        ls = ls_factor_area(
-            slope[rows],
-            np.where(routed_ok[rows], accumulated[rows], np.nan),
-            cell,
-            max_slope_length_m=inputs.max_slope_length_m,
-        )
-        c = cover_management(inputs, rows)
-        p = _band_classes(inputs, "usle_p", rows, np.float64)
-        applies = _band_classes(inputs, "rusle_applies", rows, np.float32)
-        band = accounting_retention(
-            erosivity[rows], erodibility[rows], ls, c, p, applies, valid[rows]
-        )
-        for target, values in zip(out, band, strict=True):
-            target[rows] = values * area_ha[rows]
-    return out
+    classes = xr.DataArray(
+        staged.kept("keep_landcover", *window), dims=("y", "x"), attrs=inputs.landcover.attrs
+    )
+    ndvi = staged.kept("keep_ndvi", *window) if "keep_ndvi" in staged.year else None
+    c, p, applies = _factors(inputs, classes, ndvi)
+    return accounting_retention(
+        staged.kept("erosivity", *window),
+        staged.kept("erodibility", *window),
+        ls,
+        c,
+        p,
+        applies,
+        valid,
+    )
 
 
-def _band_classes(inputs: ServiceInputs, column: str, rows: slice, dtype: Any) -> np.ndarray:
-    """``usle_factors[column]`` of the classes of the land-cover rows ``rows``."""
-    table = inputs.tables["usle_factors"][column]
-    return lookup_classes(inputs.landcover[rows], table, dtype=dtype).values
+def _factors(
+    inputs: ServiceInputs, classes: xr.DataArray, ndvi: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C (:func:`cover_management`), P (float64) and ``rusle_applies`` (float32) of a window."""
+    table = inputs.tables["usle_factors"]
+    c = _cover(inputs, classes, ndvi)
+    p = lookup_classes(classes, table["usle_p"], dtype=np.float64).values
+    applies = lookup_classes(classes, table["rusle_applies"], dtype=np.float32).values
+    return c, p, applies
+
+
+def _ndvi(inputs: ServiceInputs, rows: slice, cols: slice) -> np.ndarray | None:
+    """NDVI of the window (float64) when C comes from it, else ``None``."""
+    if inputs.cover_from_ndvi == "none":
+        return None
+    ndvi = inputs.rasters.get("ndvi")
+    if ndvi is None:
+        raise InputError(
+            f"soil_retention: cover_from_ndvi is '{inputs.cover_from_ndvi}' but there is no "
+            "ndvi raster for the year; add an entry with variable: ndvi (units: '1') for every "
+            "accounted year to the catalog, or set cover_from_ndvi: none"
+        )
+    return np.asarray(ndvi[rows, cols].values, dtype=np.float64)
 
 
 def _as_read(da: xr.DataArray) -> np.ndarray:
@@ -318,10 +406,12 @@ def _as_read(da: xr.DataArray) -> np.ndarray:
     return values if values.dtype.kind == "f" else values.astype(np.float64)
 
 
-def cover_management(inputs: ServiceInputs, rows: slice | None = None) -> np.ndarray:
+def cover_management(
+    inputs: ServiceInputs, rows: slice | None = None, cols: slice | None = None
+) -> np.ndarray:
     """Cover-management factor C per pixel (float64): the class C, or C from NDVI.
 
-    ``rows`` restricts it to a band of rows (default: the whole grid).
+    ``rows`` and ``cols`` restrict it to a window (default: the whole grid).
 
     With ``cover_from_ndvi`` set, C = f(NDVI) (the fitted C–NDVI relation of ``gep calibrate``,
     :func:`gep.kernels.rusle.cover_from_ndvi`) on the pixels with an NDVI value whose class is
@@ -333,25 +423,25 @@ def cover_management(inputs: ServiceInputs, rows: slice | None = None) -> np.nda
         ``cover_from_ndvi`` is set but there is no ``ndvi`` raster.
     """
     rows = slice(None) if rows is None else rows
-    c = _band_classes(inputs, "usle_c", rows, np.float64)
+    cols = slice(None) if cols is None else cols
+    return _cover(inputs, inputs.landcover[rows, cols], _ndvi(inputs, rows, cols))
+
+
+def _cover(inputs: ServiceInputs, classes: xr.DataArray, ndvi: np.ndarray | None) -> np.ndarray:
+    """:func:`cover_management` of the land-cover window ``classes`` and its NDVI."""
+    table = inputs.tables["usle_factors"]
+    c = lookup_classes(classes, table["usle_c"], dtype=np.float64).values
     form = inputs.cover_from_ndvi
-    if form == "none":
+    if form == "none" or ndvi is None:
         return c
-    ndvi = inputs.rasters.get("ndvi")
-    if ndvi is None:
-        raise InputError(
-            f"soil_retention: cover_from_ndvi is '{form}' but there is no ndvi raster for the "
-            "year; add an entry with variable: ndvi (units: '1') for every accounted year to "
-            "the catalog, or set cover_from_ndvi: none"
-        )
     if form == "cai" and not inputs.c_ndvi_ndvi_veg > inputs.c_ndvi_ndvi_soil:
         raise ParameterError(
             f"soil_retention: c_ndvi_ndvi_veg ({inputs.c_ndvi_ndvi_veg}) must exceed "
             f"c_ndvi_ndvi_soil ({inputs.c_ndvi_ndvi_soil}) for the Cai relation"
         )
-    applies = _band_classes(inputs, "rusle_applies", rows, np.float64) == 1
+    applies = lookup_classes(classes, table["rusle_applies"], dtype=np.float64).values == 1
     return cover_from_ndvi(
-        np.asarray(ndvi[rows].values, dtype=np.float64),
+        ndvi,
         c,
         applies,
         form=form,
