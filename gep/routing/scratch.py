@@ -34,7 +34,8 @@ class Scratch:
     """
 
     def __init__(self, prefix: str = "gep-scratch-", *, tile: int | None = None) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+        # the process id in the name lets a later process remove what a killed one left
+        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
         self.tile = tile
         self._arrays: dict[str, ScratchArray] = {}
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
@@ -220,6 +221,41 @@ class ScratchArray:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self.load()
         return values if dtype is None else values.astype(dtype)
+
+
+def remove_stale(prefixes: tuple[str, ...]) -> list[Path]:
+    """Remove scratch folders of these prefixes left by processes that no longer run.
+
+    A killed run cannot remove its scratch files (a 10 m grid's are tens of GB); the next
+    run removes them. Folders of running processes (this one included) are left alone.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for folder in Path(tempfile.gettempdir()).iterdir():
+        prefix = next((p for p in prefixes if folder.name.startswith(p)), None)
+        if prefix is None or not folder.is_dir():
+            continue
+        pid_text = folder.name[len(prefix) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _running(int(pid_text)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of this id exists (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _all(call: Any, fd: int, buffer: memoryview, offset: int) -> None:

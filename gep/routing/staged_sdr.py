@@ -30,6 +30,7 @@ clusters. Computers & Geosciences 96, 56–68. Borselli L. et al. (2008) Catena 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from gep.io.memory import release_free_memory
 from gep.kernels import accumulation, deposition, distance, flowdir, streams, terrain
 from gep.kernels.connectivity import (
     connectivity_index,
@@ -46,10 +48,11 @@ from gep.kernels.connectivity import (
     upslope_in_place,
 )
 from gep.kernels.sdr import _check_inputs, _masked, _soil_loss
-from gep.routing.scratch import Scratch, ScratchArray, row_bands
+from gep.routing.scratch import Scratch, ScratchArray, remove_stale, row_bands
 from gep.routing.tiled_fill import fill_pits_tiled
 
 _F32 = np.float32
+log = logging.getLogger(__name__)
 
 #: Pixels of a band of the per-pixel steps (its temporaries: a few tens of MB).
 BAND_PIXELS = 1 << 20
@@ -198,6 +201,7 @@ def staged_sdr(
     options = {**options, "flow_dir_algorithm": str(options["flow_dir_algorithm"]).lower()}
     _check_inputs({}, np.zeros((1, 1), dtype=bool), options)
     say = progress or (lambda message: None)
+    _remove_stale_once()
     year = Scratch("gep-sdr-year-", tile=READ_WINDOW)
     say("inputs")
     terrain_key, cover_key = _read_inputs(read, shape, year, options, has_drainage)
@@ -218,6 +222,19 @@ def staged_sdr(
     for name in ("dem", "usle_c", "drainage", "cover_practice"):  # R and K stay: callers
         year.remove(name)
     return StagedSdr(routed, delivery, year)
+
+
+#: Prefixes of the scratch folders of the staged SDR.
+SCRATCH_PREFIXES = ("gep-sdr-year-", "gep-sdr-terrain-", "gep-sdr-cover-")
+_STALE_CHECKED: list[bool] = []
+
+
+def _remove_stale_once() -> None:
+    """Remove scratch folders of killed runs (once per process)."""
+    if not _STALE_CHECKED:
+        _STALE_CHECKED.append(True)
+        for folder in remove_stale(SCRATCH_PREFIXES):
+            log.warning("removed %s, scratch files of a run that was killed", folder)
 
 
 def windows(shape: tuple[int, int], edge: int = READ_WINDOW) -> Iterator[tuple[slice, slice]]:
@@ -310,6 +327,7 @@ def _route(
         band = terrain.slope_percent(filled[lo:hi], cell, valid[lo:hi])
         slope[rows] = band[rows.start - lo : rows.stop - lo].astype(_F32)
     say("flow directions")
+    release_free_memory()  # before each flow pass: the heap's free pages back first
     ok = valid.load()
     dem = filled.load()
     fdir = flowdir.flow_dir_d8(dem, ok) if algo == "d8" else flowdir.flow_dir_mfd(dem, ok)
@@ -377,6 +395,7 @@ def _deliver(
     out = Scratch("gep-sdr-cover-", tile=READ_WINDOW)
     usle_c, slope = year["usle_c"], terrain_["slope"]
     shape = usle_c.shape
+    release_free_memory()
     fdir, order = terrain_["fdir"].load(), terrain_["order"].load()[0]
     say("W̄")
     w_accumulated = _accumulated(out, fdir, order, algo, lambda rows: cover_weight(usle_c[rows]))
@@ -451,6 +470,7 @@ def _export(routed: Routed, delivery: Scratch, year: Scratch, options: dict[str,
         usle[rows] = loss["usle"]
         avoided[rows] = loss["avoided_erosion"]
         rkls[rows] = loss["rkls"]
+    release_free_memory()
     fdir, order = terrain_["fdir"].load(), terrain_["order"].load()[0]
     trapped = deposition.deposition_in_place(fdir, algo, e_prime, sdr.load(), order)
     del fdir, order, e_prime

@@ -236,3 +236,27 @@ def test_staged_sdr_memory_per_pixel_is_bounded():
     )
     per_pixel = float(done.stdout.strip().splitlines()[-1])
     assert per_pixel < 60, f"staged SDR peak grew by {per_pixel:.0f} bytes a pixel"
+
+
+def test_scratch_of_a_killed_run_is_removed_by_the_next(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from gep.routing.scratch import remove_stale
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f"gep-sdr-year-{dead.stdout.strip()}-abc"
+    stale.mkdir()
+    (stale / "dem.raw").write_bytes(b"x" * 10)
+    mine = Scratch("gep-sdr-year-")  # this process: running, left alone
+    other = tmp_path / "gep-sdr-yearly-notes"  # another prefix: left alone
+    other.mkdir()
+    assert remove_stale(("gep-sdr-year-",)) == [stale]
+    assert not stale.exists() and mine.path.exists() and other.exists()
