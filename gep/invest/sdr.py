@@ -195,6 +195,13 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
         on_read=arrays.clear,
     )
     inputs.drainage = None
+    summary = _write_outputs(result, inputs, out)
+    summary["notes"] = SDR_NOTES
+    return summary
+
+
+def _write_outputs(result: Any, inputs: SDRInputs, out: Path) -> dict[str, Any]:
+    """Write each output raster and total it per watershed and over all pixels, one by one."""
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
     summary: dict[str, Any] = {"units": {}, "pixel_area_m2": inputs.frame.pixel_area_m2}
     per_shed: dict[str, dict[str, float]] = {}
@@ -207,9 +214,8 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
             )
             if total_key is None:
                 continue
-            for ws_id, sums in _sdr_watersheds(
-                inputs.watersheds, inputs.frame, {total_key: values}, ha_per_px
-            ).items():
+            sheds = _sdr_watersheds(inputs.watersheds, inputs.frame, {total_key: values}, ha_per_px)
+            for ws_id, sums in sheds.items():
                 per_shed.setdefault(ws_id, {}).update(sums)
             # InVEST reports per-watershed sums; the total is their sum (as the peer totals)
             summary[total_key] = float(sum(d[total_key] for d in per_shed.values()))
@@ -219,7 +225,6 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
             )
             del values
     summary["watersheds"] = per_shed
-    summary["notes"] = SDR_NOTES
     return summary
 
 

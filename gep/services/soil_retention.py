@@ -172,11 +172,6 @@ _RESULT_KEYS: dict[str, tuple[str, bool]] = {
 }
 
 
-def sdr_kernel() -> Any:
-    """The SDR model kernel, :func:`gep.kernels.sdr.sdr_model` (imported on first use)."""
-    return importlib.import_module("gep.kernels.sdr").sdr_model
-
-
 def compute(inputs: ServiceInputs) -> xr.Dataset:
     """Compute RUSLE soil loss, soil retention and sediment delivery per pixel.
 
