@@ -96,6 +96,10 @@ class Routed:
     delivery: dict[str, Scratch] = field(default_factory=dict)
 
 
+#: Land covers whose connectivity is kept per terrain (least recently used dropped first; each
+#: is 4 bytes a pixel on disk).
+MAX_COVERS = 8
+
 #: The last terrain routed (at most one: its scratch files are on disk, not in memory).
 ROUTED: dict[str, Routed] = {}
 _LOCK = threading.Lock()
@@ -213,10 +217,12 @@ def staged_sdr(
             ROUTED.clear()
             routed = _route(year, options, terrain_key, has_drainage, say)
             ROUTED["last"] = routed
-        delivery = routed.delivery.get(cover_key)
+        delivery = routed.delivery.pop(cover_key, None)
         if delivery is None:
             delivery = _deliver(routed, year, options, ic0, say)
-            routed.delivery[cover_key] = delivery
+        routed.delivery[cover_key] = delivery  # the most recently used last
+        while len(routed.delivery) > MAX_COVERS:  # a long-lived process (scenarios): bounded
+            routed.delivery.pop(next(iter(routed.delivery)))
     say("export and deposition")
     _export(routed, delivery, year, options)
     for name in ("dem", "usle_c", "drainage", "cover_practice"):  # R and K stay: callers

@@ -260,3 +260,24 @@ def test_scratch_of_a_killed_run_is_removed_by_the_next(tmp_path, monkeypatch):
     other.mkdir()
     assert remove_stale(("gep-sdr-year-",)) == [stale]
     assert not stale.exists() and mine.path.exists() and other.exists()
+
+
+def test_connectivity_cache_is_bounded(small_pieces, monkeypatch):
+    monkeypatch.setattr(staged, "MAX_COVERS", 2)
+    t = _terrain(5, (41, 37))
+    options = {
+        "flow_dir_algorithm": "d8",
+        "downslope_distance": "pixels",
+        "cell_size_m": 30.0,
+        "threshold_flow_accumulation": 25.0,
+        "k": 2.0,
+        "sdr_max": 0.8,
+        "l_max": 122.0,
+    }
+    results = [
+        staged.staged_sdr(_reader({**t, "usle_c": t["usle_c"] * f}, False), (41, 37), options)
+        for f in (0.5, 0.6, 0.7)
+    ]
+    kept = list(staged.ROUTED["last"].delivery.values())
+    assert len(kept) == 2 and results[0].delivery not in kept  # the oldest dropped
+    assert results[0].array("sdr").load().shape == (41, 37)  # still readable by its holder
