@@ -207,18 +207,35 @@ def write_maps(
     """
     language: Language = config.language
     note = text(language, "synthetic_short") if cat.synthetic else None
-    base = config.valuation.base_year
-    gep = gep_by_unit(acc.accounts)
     polygons = _unit_polygons(cat, config)
-    fine = config.units[-1].level
     top = polygons[config.units[0].level]
     top_names = _names(top)
+    shared = {"note": note, "outline": top, "outline_names": top_names, "language": language}
+    maps = _unit_maps(acc, config, polygons, folder, shared, step)
+    maps += _raster_maps(acc, folder, shared, language, step)
+    if allocation is not None:
+        maps += _allocation_maps(allocation, top, top_names, folder, note, language, step)
+    return maps
+
+
+def _unit_maps(
+    acc: Accounts,
+    config: RunConfig,
+    polygons: dict[str, gpd.GeoDataFrame],
+    folder: Path,
+    shared: dict[str, object],
+    step: Callable[[str], None],
+) -> list[tuple[str, Path]]:
+    """GEP per unit of the finest level: total, by category and change (choropleths)."""
+    language: Language = config.language
+    base = config.valuation.base_year
+    gep = gep_by_unit(acc.accounts)
+    fine = config.units[-1].level
     fine_names = _names(polygons[fine])
     level = level_label(fine, language)
     last, first = max(config.years), min(config.years)
     rows = gep[(gep["level"] == fine) & (gep["year"] == last)].set_index("unit_id")
     name_fine = fine != config.units[0].level  # one level: the outline names every unit
-    shared = {"note": note, "outline": top, "outline_names": top_names, "language": language}
     maps = []
 
     def unit_map(column: str, name: str, *, title: str, legend: str, **kwargs: object) -> Path:
@@ -264,9 +281,6 @@ def write_maps(
             diverging=True,
         )
         maps.append((text(language, "map.change.caption", **fields), path))
-    maps += _raster_maps(acc, folder, shared, language, step)
-    if allocation is not None:
-        maps += _allocation_maps(allocation, top, top_names, folder, note, language, step)
     return maps
 
 
