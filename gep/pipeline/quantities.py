@@ -195,8 +195,7 @@ def _windows_written_and_summed(
     from gep.chunked import write_windows
 
     grid = run[0].reference_grid()
-    shape = (min(size, grid.shape[0]), min(size, grid.shape[1]))
-    sums = [LevelAccumulator(level, len(meta), shape) for level in levels]
+    sums = _accumulators(levels, len(meta), grid.shape, size)
 
     def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
         return _window_quantities(services, run, WindowSource(source, window))
@@ -220,21 +219,42 @@ def _windows_summed(
     weather_year: int | None,
 ) -> list[LevelSums]:
     """The per-pixel services summed per unit window by window (nothing written)."""
+
+    def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
+        return _window_quantities(services, run, WindowSource(source, window), weather_year)
+
+    return _summed_by_windows(compute, len(meta), run[0].reference_grid().shape, levels, size)
+
+
+def _summed_by_windows(
+    compute: Callable[[tuple[slice, slice]], list[np.ndarray]],
+    n_quantities: int,
+    grid_shape: tuple[int, int],
+    levels: list[UnitLevel],
+    size: int,
+) -> list[LevelSums]:
+    """``compute(window)``'s quantities summed over every level, one window at a time."""
     from gep.chunked import block_windows, frozen_heap, round_chunks
 
-    grid = run[0].reference_grid()
     block = round_chunks(size)
-    shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
-    sums = [LevelAccumulator(level, len(meta), shape) for level in levels]
+    sums = _accumulators(levels, n_quantities, grid_shape, block)
     with frozen_heap():
-        for window in block_windows(grid.shape, block):
-            values = _window_quantities(services, run, WindowSource(source, window), weather_year)
+        for window in block_windows(grid_shape, block):
+            values = compute(window)
             for accumulator in sums:
                 accumulator.add(window, values)
             del values
             gc.collect()  # as in gep.chunked.write_windows: the window's reference cycles
             release_free_memory()
     return [accumulator.result() for accumulator in sums]
+
+
+def _accumulators(
+    levels: list[UnitLevel], n_quantities: int, grid_shape: tuple[int, int], block: int
+) -> list[LevelAccumulator]:
+    """One per-unit accumulator per level for windows of ``block`` cells a side."""
+    shape = (min(block, grid_shape[0]), min(block, grid_shape[1]))
+    return [LevelAccumulator(level, n_quantities, shape) for level in levels]
 
 
 def _summed_whole(
@@ -263,28 +283,13 @@ def _summed_whole(
         del result
     if chunks is None:
         return quantity_table(levels, rasters)
-    return quantity_table(levels, rasters, _summed_by_blocks(rasters, cat, levels, chunks))
+    arrays = list(rasters.values())
 
+    def read(window: tuple[slice, slice]) -> list[np.ndarray]:
+        return [np.asarray(da[window].values, dtype=np.float64) for da in arrays]
 
-def _summed_by_blocks(
-    arrays: dict[tuple[str, int], xr.DataArray],
-    cat: Catalog,
-    levels: list[UnitLevel],
-    size: int,
-) -> list[LevelSums]:
-    """Every array summed over every level, one block of the grid at a time (none written)."""
-    from gep.chunked import block_windows, round_chunks
-
-    grid = cat.reference_grid()
-    block = round_chunks(size)
-    shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
-    sums = [LevelAccumulator(level, len(arrays), shape) for level in levels]
-    for window in block_windows(grid.shape, block):
-        values = [np.asarray(da[window].values, dtype=np.float64) for da in arrays.values()]
-        for accumulator in sums:
-            accumulator.add(window, values)
-        del values
-    return [accumulator.result() for accumulator in sums]
+    sums = _summed_by_windows(read, len(arrays), cat.reference_grid().shape, levels, chunks)
+    return quantity_table(levels, rasters, sums)
 
 
 def _open_all(
@@ -313,8 +318,7 @@ def _write_and_sum(
     from gep.chunked import round_chunks, write_by_blocks
 
     block = round_chunks(size)
-    shape = (min(block, grid.shape[0]), min(block, grid.shape[1]))
-    sums = [LevelAccumulator(level, len(arrays), shape) for level in levels]
+    sums = _accumulators(levels, len(arrays), grid.shape, block)
 
     def add(window: tuple[slice, slice], values: list[Any]) -> None:
         for accumulator in sums:

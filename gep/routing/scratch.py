@@ -218,10 +218,6 @@ class ScratchArray:
         """The whole array, read into memory."""
         return self[:, :]
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        values = self.load()
-        return values if dtype is None else values.astype(dtype)
-
 
 def remove_stale(prefixes: tuple[str, ...]) -> list[Path]:
     """Remove scratch folders of these prefixes left by processes that no longer run.

@@ -41,6 +41,19 @@ def _terrain(seed: int, shape: tuple[int, int]) -> dict[str, np.ndarray]:
     }
 
 
+def _options(algorithm: str, distance: str = "pixels") -> dict:
+    """SDR options of the tests: 30 m cells, a 25-pixel stream threshold, InVEST's defaults."""
+    return {
+        "flow_dir_algorithm": algorithm,
+        "downslope_distance": distance,
+        "cell_size_m": 30.0,
+        "threshold_flow_accumulation": 25.0,
+        "k": 2.0,
+        "sdr_max": 0.8,
+        "l_max": 122.0,
+    }
+
+
 def _whole(t: dict[str, np.ndarray], options: dict, ic0: float, drainage: bool) -> dict:
     valid = np.isfinite(t["usle_p"])
     arrays = {
@@ -92,15 +105,7 @@ def small_pieces(monkeypatch):
 )
 def test_staged_equals_whole_arrays(small_pieces, algorithm, distance, drainage):
     t = _terrain(7, (41, 37))
-    options = {
-        "flow_dir_algorithm": algorithm,
-        "downslope_distance": distance,
-        "cell_size_m": 30.0,
-        "threshold_flow_accumulation": 25.0,
-        "k": 2.0,
-        "sdr_max": 0.8,
-        "l_max": 122.0,
-    }
+    options = _options(algorithm, distance)
     whole = _whole(t, options, 0.5, drainage)
     result = staged.staged_sdr(_reader(t, drainage), (41, 37), options, has_drainage=drainage)
     for key in staged.RESULTS:
@@ -112,15 +117,7 @@ def test_staged_equals_whole_arrays(small_pieces, algorithm, distance, drainage)
 
 def test_routing_reused_for_another_year_and_recomputed_for_another_terrain(small_pieces):
     t = _terrain(11, (41, 37))
-    options = {
-        "flow_dir_algorithm": "mfd",
-        "downslope_distance": "pixels",
-        "cell_size_m": 30.0,
-        "threshold_flow_accumulation": 25.0,
-        "k": 2.0,
-        "sdr_max": 0.8,
-        "l_max": 122.0,
-    }
+    options = _options("mfd")
     first = staged.staged_sdr(_reader(t, False), (41, 37), options)
     routed = staged.ROUTED["last"]
     wetter = {**t, "erosivity": (t["erosivity"] * 1.3).astype(np.float32)}
@@ -265,15 +262,7 @@ def test_scratch_of_a_killed_run_is_removed_by_the_next(tmp_path, monkeypatch):
 def test_connectivity_cache_is_bounded(small_pieces, monkeypatch):
     monkeypatch.setattr(staged, "MAX_COVERS", 2)
     t = _terrain(5, (41, 37))
-    options = {
-        "flow_dir_algorithm": "d8",
-        "downslope_distance": "pixels",
-        "cell_size_m": 30.0,
-        "threshold_flow_accumulation": 25.0,
-        "k": 2.0,
-        "sdr_max": 0.8,
-        "l_max": 122.0,
-    }
+    options = _options("d8")
     results = [
         staged.staged_sdr(_reader({**t, "usle_c": t["usle_c"] * f}, False), (41, 37), options)
         for f in (0.5, 0.6, 0.7)
