@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +37,16 @@ import dask.array as dsa
 import numpy as np
 import pandas as pd
 import rasterio
-import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from data_catalog.grid import Grid
 from gep.errors import InputError
-from gep.io.bands import FLOAT_NODATA
 from gep.io.memory import release_free_memory
+from gep.io.window_files import open_targets, publish
 
 #: Tile edge of the GeoTIFFs written (chunks are rounded to multiples of it).
-TILE = 512
+TILE = 512  # = gep.io.cog.COG_TILE
 
 #: Default chunk edge: 2048² float32 is 16 MiB per array, ≥ 10 ms of work per task.
 CHUNK = 2048
@@ -104,52 +102,6 @@ def open_lazy(
 # block writes
 
 
-class _WindowTarget:
-    """A ``__setitem__`` target for :func:`dask.array.store` writing into one open GeoTIFF."""
-
-    def __init__(
-        self, dst: rasterio.io.DatasetWriter, lock: threading.Lock, nodata: float | None
-    ) -> None:
-        self.dst = dst
-        self.lock = lock
-        self.nodata = nodata
-        self.shape = (dst.height, dst.width)
-        self.dtype = np.dtype(dst.dtypes[0])
-        self.ndim = 2
-
-    def __setitem__(self, key: tuple[slice, slice], value: np.ndarray) -> None:
-        rows, cols = key
-        block = np.asarray(value)
-        if self.nodata is not None and np.issubdtype(block.dtype, np.floating):
-            block = np.where(np.isnan(block), self.dtype.type(self.nodata), block)
-        block = block.astype(self.dtype, copy=False)
-        window = ((rows.start, rows.stop), (cols.start, cols.stop))
-        with self.lock:  # one GDAL dataset is not thread-safe
-            self.dst.write(block[np.newaxis], window=window)
-
-
-def _profile(grid: Grid, dtype: np.dtype, nodata: Any) -> dict[str, Any]:
-    rows, cols = grid.shape
-    return {
-        "driver": "GTiff",
-        "height": rows,
-        "width": cols,
-        "count": 1,
-        "dtype": dtype.name,
-        "crs": grid.crs,
-        "transform": grid.transform,
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": TILE,
-        "blockysize": TILE,
-        "compress": "ZSTD",
-        "zstd_level": 1,
-        "predictor": 3 if np.issubdtype(dtype, np.floating) else 2,
-        "num_threads": "ALL_CPUS",
-        "BIGTIFF": "IF_SAFER",
-    }
-
-
 @dataclass
 class Written:
     """What :func:`write_outputs` wrote."""
@@ -200,7 +152,7 @@ def write_outputs(
     with contextlib.ExitStack() as stack:
         selected = {name: ds[name] for name in names}
         types = {name: _written_type(da) for name, da in selected.items()}
-        targets, tmp_paths = _open_targets(stack, types, grid, out_dir)
+        targets, tmp_paths = open_targets(stack, types, grid, out_dir, cog)
         sources = []
         for da in selected.values():
             data = da.data if da.chunks is not None else dsa.from_array(da.values, chunks=CHUNK)
@@ -208,7 +160,7 @@ def write_outputs(
         sums = [_nan_sum_lazy(s) for s in sources] if totals else []
         stored = dsa.store(sources, targets, lock=False, compute=False)  # type: ignore[arg-type]
         _, *computed = dask.compute(stored, *sums)
-    paths = _publish(tmp_paths, out_dir, cog)
+    paths = publish(tmp_paths, out_dir, cog)
     return Written(paths, {n: float(v) for n, v in zip(names, computed, strict=False)})
 
 
@@ -309,7 +261,7 @@ def write_windows(
         contextlib.ExitStack() as stack,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
-        targets, tmp_paths = _open_targets(stack, outputs, grid, out_dir)
+        targets, tmp_paths = open_targets(stack, outputs, grid, out_dir, cog)
 
         def finish(window: tuple[slice, slice], values: list[np.ndarray]) -> None:
             for target, value in zip(targets, values, strict=True):
@@ -335,7 +287,7 @@ def write_windows(
         if pending is not None:
             pending.result()
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        return _publish(tmp_paths, out_dir, cog)
+        return publish(tmp_paths, out_dir, cog)
 
 
 @contextlib.contextmanager
@@ -374,53 +326,6 @@ def _written_type(da: xr.DataArray) -> tuple[np.dtype, str]:
     """Type written for ``da`` (float64 stored as float32) and its units."""
     dtype = np.dtype(np.float32 if da.dtype == np.float64 else da.dtype)
     return dtype, str(da.attrs.get("units", ""))
-
-
-def _open_targets(
-    stack: contextlib.ExitStack,
-    outputs: Mapping[str, tuple[np.dtype, str]],
-    grid: Grid,
-    out_dir: Path,
-) -> tuple[list[_WindowTarget], dict[str, Path]]:
-    """Open a temporary tiled GeoTIFF per output (name → dtype, units); writers and paths."""
-    targets, tmp_paths = [], {}
-    for name, (dtype, units) in outputs.items():
-        nodata = FLOAT_NODATA if np.issubdtype(dtype, np.floating) else None
-        tmp = out_dir / f".{name}.tmp.tif"
-        tmp_paths[name] = tmp
-        dst = stack.enter_context(rasterio.open(tmp, "w", **_profile(grid, dtype, nodata)))
-        dst.update_tags(units=units)
-        dst.set_band_description(1, name)
-        targets.append(_WindowTarget(dst, threading.Lock(), nodata))
-    return targets, tmp_paths
-
-
-def _publish(tmp_paths: dict[str, Path], out_dir: Path, cog: bool) -> dict[str, Path]:
-    """Move the temporary files into place (as COGs with ``cog``)."""
-    paths = {}
-    for name, tmp in tmp_paths.items():
-        target = out_dir / f"{name}.tif"
-        if cog:
-            _to_cog(tmp, target)
-        else:
-            os.replace(tmp, target)
-        paths[name] = target
-    return paths
-
-
-def _to_cog(tmp: Path, target: Path) -> None:
-    rasterio.shutil.copy(
-        tmp,
-        target,
-        driver="COG",
-        compress="ZSTD",
-        level=1,
-        predictor=3,
-        num_threads="ALL_CPUS",
-        blocksize=TILE,
-        BIGTIFF="IF_SAFER",
-    )
-    tmp.unlink()
 
 
 def _tile_chunks(chunks: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:

@@ -105,7 +105,8 @@ def cjk_characters(text: str) -> str:
     >>> cjk_characters("GEP 21.01 亿元，亿元")
     '亿元，'
     """
-    return "".join(sorted({c for c in text if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)}))
+    distinct = set(text)  # a report's text runs to megabytes (embedded maps): test each once
+    return "".join(sorted(c for c in distinct if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)))
 
 
 def subset_woff(characters: str) -> bytes:

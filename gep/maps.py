@@ -209,8 +209,24 @@ def choropleth(
         return _save(fig, path)
 
 
-#: Largest side (pixels) of the array a raster map is drawn from.
+#: Largest side (pixels) of the array a raster map is drawn from (a 7.5-inch figure at
+#: :data:`DPI` shows about 800).
 DISPLAY_MAX_SIDE = 1500
+
+
+def display_factor(shape: tuple[int, ...], max_side: int) -> int:
+    """Block side of a raster map's means: the smallest power of two fitting ``max_side``.
+
+    A power of two, so a COG's overview of that factor (exact block means, as
+    :mod:`gep.io.cog` writes them) is the display array itself.
+
+    Examples
+    --------
+    >>> display_factor((6030, 5990), 1500), display_factor((603, 599), 1500)
+    (8, 1)
+    """
+    needed = -(-max(shape) // max_side)
+    return 1 << max(0, int(needed - 1).bit_length())
 
 
 def display_array(values: np.ndarray, max_side: int) -> np.ndarray:
@@ -227,7 +243,7 @@ def display_array(values: np.ndarray, max_side: int) -> np.ndarray:
     >>> display_array(a, 4).shape
     (4, 4)
     """
-    factor = int(np.ceil(max(values.shape) / max_side))
+    factor = display_factor(values.shape, max_side)
     if factor <= 1:
         return values.astype(np.float64, copy=False)
     rows, cols = values.shape
@@ -248,12 +264,13 @@ def display_array(values: np.ndarray, max_side: int) -> np.ndarray:
     return out
 
 
-def display_values(da: xr.DataArray, max_side: int) -> np.ndarray:
+def display_values(da: xr.DataArray, max_side: int, source: Path | None = None) -> np.ndarray:
     """:func:`display_array` of ``da``; dask-backed arrays are reduced chunk by chunk.
 
-    A raster streamed to disk (``gep run`` at 30 m or 10 m) is never read whole: each chunk
-    is reduced to its block means (NaN ignored, the edge padded with NaN), as
-    :func:`display_array` does for an array in memory.
+    A raster streamed to disk (``gep run`` at 30 m or 10 m) is never read whole: with its
+    ``source`` file, the COG's overview of the display factor is read (the same block means,
+    written with the raster); otherwise each chunk is reduced to its block means (NaN ignored,
+    the edge padded with NaN), as :func:`display_array` does for an array in memory.
 
     Examples
     --------
@@ -265,11 +282,27 @@ def display_values(da: xr.DataArray, max_side: int) -> np.ndarray:
     """
     if da.chunks is None:
         return display_array(np.asarray(da.values), max_side)
-    factor = int(np.ceil(max(da.shape) / max_side))
+    factor = display_factor(da.shape, max_side)
     if factor <= 1:
         return np.asarray(da.values, dtype=np.float64)
+    if source is not None:
+        overview = _overview(source, factor, da.shape)
+        if overview is not None:
+            return overview
     coarse = da.astype(np.float64).coarsen(y=factor, x=factor, boundary="pad").mean()
     return np.asarray(coarse.values)
+
+
+def _overview(path: Path, factor: int, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The overview of ``factor`` of the raster file ``path`` (NaN for nodata), if it has one."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        if (src.height, src.width) != tuple(shape) or factor not in src.overviews(1):
+            return None
+        level = src.overviews(1).index(factor)
+    with rasterio.open(path, overview_level=level) as src:
+        return src.read(1, masked=True).astype(np.float64).filled(np.nan)
 
 
 def raster_map(
@@ -282,15 +315,17 @@ def raster_map(
     outline: gpd.GeoDataFrame | None = None,
     outline_names: pd.Series | None = None,
     language: Language = "en",
+    source: Path | None = None,
 ) -> Path:
     """Map a per-pixel raster (robust 2–98 % colour stretch; diverging if it changes sign).
 
     Rasters larger than :data:`DISPLAY_MAX_SIDE` pixels a side are drawn from block means
     (:func:`display_array`): a 7.5-inch figure shows no more, and a 30 m or 10 m raster is not
     copied, sorted and resampled whole by the plotting library. ``outline_names`` (indexed by
-    ``unit_id`` of ``outline``) are written on the outline's units.
+    ``unit_id`` of ``outline``) are written on the outline's units. ``source``: the file a
+    dask-backed ``da`` was read from as it is, whose overviews serve as the block means.
     """
-    values = display_values(da, DISPLAY_MAX_SIDE)
+    values = display_values(da, DISPLAY_MAX_SIDE, source)
     finite = values[np.isfinite(values)]
     with _fonts(language):
         fig, ax = plt.subplots(figsize=(7.5, 7.5))

@@ -297,11 +297,14 @@ def _raster_maps(
         step(f"{name} {year}")
         units = unit_label(str(da.attrs.get("units", "")), language)
         quantity = quantity_label(name, language)
+        # a streamed raster is the file it was read from (read_raster's source_path)
+        source = da.attrs.get("source_path") if da.chunks is not None else None
         path = raster_map(
             da,
             folder / f"{name}_{year}.png",
             title=text(language, "map.raster.title", quantity=quantity, year=year),
             legend=text(language, "map.raster.legend", units=units),
+            source=Path(source) if source else None,
             **shared,  # type: ignore[arg-type]
         )
         caption = text(

@@ -152,9 +152,15 @@ def _write_rasters(acc: Accounts, config: RunConfig, folder: Path, reporter: Rep
     """Quantity rasters not yet written (streamed runs wrote them) and the value rasters.
 
     Value rasters are the quantity times its component's constant price (a scalar per
-    component and year), written block by block from the (lazy) quantity rasters.
+    component and year). They are written together, window by window
+    (:func:`gep.chunked.write_by_blocks`): each quantity is read once for all the components
+    valuing it, and the COGs' overviews are built as the windows are written.
     """
+    from data_catalog.grid import Grid
+    from gep.chunked import write_by_blocks
+
     written = []
+    values = {}
     prices = component_prices(config, acc.accounts)
     for (name, year), da in acc.rasters.items():
         reporter.step(f"{name} {year}")
@@ -165,10 +171,13 @@ def _write_rasters(acc: Accounts, config: RunConfig, folder: Path, reporter: Rep
         for row in rows.to_dict("records"):
             value = da * (float(row["factor"]) * float(row["price_constant_cny"]))
             value.attrs = {"units": f"CNY yr-1 ({config.valuation.base_year} prices)"}
-            value.name = f"{row['service']}_{row['component']}"
-            path = folder / f"{value.name}_{year}_value_constant_cny.tif"
-            write_cog(value, path)
-            written.append(f"rasters/{path.name}")
+            stem = f"{row['service']}_{row['component']}_{year}_value_constant_cny"
+            values[stem] = value.rename(stem)
+            written.append(f"rasters/{stem}.tif")
+    if values:
+        reporter.step(f"{len(values)} value rasters")
+        grid = Grid.from_dataarray(next(iter(values.values())))
+        write_by_blocks(values, grid, folder, block=STREAM_BLOCK, cog=True)
     return written
 
 

@@ -331,7 +331,7 @@ def _write_and_sum(
 
 def _open_written(path: Path, name: str, attrs: dict[str, Any], size: int) -> xr.DataArray:
     da = read_raster(path, name=name, units=attrs.get("units"), chunks={"y": size, "x": size})
-    da.attrs = {**da.attrs, **attrs}
+    da.attrs = {**da.attrs, **attrs, "source_path": str(path)}  # the written file, not an input
     return da
 
 
