@@ -42,6 +42,8 @@ class Catalog:
     description: str = ""
     synthetic: bool = False
     _grid: Grid | None = field(default=None, repr=False)
+    #: whether each raster file lies on the reference grid (looked up once, not per window)
+    _on_grid: dict[Path, bool] = field(default_factory=dict, repr=False)
 
     @property
     def root(self) -> Path:
@@ -149,11 +151,13 @@ class Catalog:
     def _raster_window(self, entry_id: str, window: tuple[slice, slice]) -> xr.DataArray:
         entry = self.entry(entry_id)
         path = self.resolve(entry_id)
-        try:
-            on_grid = self.reference_grid().matches(Grid.from_file(path))
-        except CRSError:
-            on_grid = False  # no CRS in the file: read it whole (the catalog's CRS applies)
-        if not on_grid:
+        if path not in self._on_grid:
+            try:
+                self._on_grid[path] = self.reference_grid().matches(Grid.from_file(path))
+            except CRSError:
+                # no CRS in the file: read it whole (the catalog's CRS applies)
+                self._on_grid[path] = False
+        if not self._on_grid[path]:
             da = self.raster(entry_id, chunks={"y": 1024, "x": 1024})[window]
             return da.load()
         da = read_raster(
