@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gep.accounts.ecosystem_types import block_type_totals
 from gep.i18n import Language, column_label, level_label, text
 from gep.io.atomic import atomic_write
 from gep.io.reproducible import fixed_gdal_date, stabilise_xlsx
@@ -99,17 +100,6 @@ def _write_layers(polygons: dict[str, gpd.GeoDataFrame], gep: pd.DataFrame, tmp:
         layer.to_file(tmp, layer=level, driver="GPKG", engine="pyogrio")
 
 
-def _block_type_totals(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
-    """``Σ v`` and the count of finite ``v`` per type index in one block (shape ``(2, n)``)."""
-    values = np.asarray(values, dtype=np.float64)
-    index = np.asarray(index)
-    valid = np.isfinite(values) & (index >= 0)
-    codes = index[valid].astype(np.int64)
-    sums = np.bincount(codes, weights=values[valid], minlength=n)
-    counts = np.bincount(codes, minlength=n).astype(np.float64)
-    return np.stack([sums, counts])
-
-
 def _type_totals(
     quantities: dict[tuple[str, int], xr.DataArray],
     ecosystem_type: dict[int, tuple[Any, list[str]]],
@@ -122,12 +112,12 @@ def _type_totals(
     for (_, year), da in quantities.items():
         index, names = ecosystem_type[year]
         if da.chunks is None and not isinstance(index, dsa.Array):
-            parts.append(_block_type_totals(da.values, index, len(names)))
+            parts.append(block_type_totals(da.values, index, len(names)))
             continue
         data = da.data if da.chunks is not None else dsa.from_array(da.values, chunks=2048)
         index = dsa.asarray(index).rechunk(data.chunks)
         blocks = [
-            dask.delayed(_block_type_totals)(v, i, len(names))
+            dask.delayed(block_type_totals)(v, i, len(names))
             for v, i in zip(data.to_delayed().ravel(), index.to_delayed().ravel(), strict=True)
         ]
         parts.append(dask.delayed(sum)(blocks))
@@ -139,10 +129,14 @@ def supply_table(
     quantities: dict[tuple[str, int], xr.DataArray],
     ecosystem_type: dict[int, tuple[Any, list[str]]],
     prices: pd.DataFrame,
+    *,
+    totals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """SEEA EA ecosystem-services supply table: services × ecosystem types, per year.
 
-    Dask-backed quantities (a streamed run's rasters) are summed block by block.
+    Dask-backed quantities (a streamed run's rasters) are summed block by block, unless
+    ``totals`` already holds their per-type sums and counts (a streamed run adds them up as it
+    writes the rasters: :class:`gep.accounts.ecosystem_types.TypeTotals`).
 
     Physical supply is the sum of each per-pixel quantity over the pixels of each ecosystem
     type (the land cover of that year); monetary supply multiplies by the year's current and
@@ -168,9 +162,12 @@ def supply_table(
     >>> table[["ecosystem_type", "quantity"]].to_records(index=False).tolist()
     [('cropland', 1.0), ('forest', 2.0)]
     """
-    totals = _type_totals(quantities, ecosystem_type)
+    if totals is not None and all(key in totals for key in quantities):
+        per_type = [totals[key] for key in quantities]
+    else:
+        per_type = _type_totals(quantities, ecosystem_type)
     rows = []
-    for ((name, year), da), (sums, counts) in zip(quantities.items(), totals, strict=True):
+    for ((name, year), da), (sums, counts) in zip(quantities.items(), per_type, strict=True):
         names = ecosystem_type[year][1]
         for etype, q, n in zip(names, sums, counts, strict=True):
             if n:

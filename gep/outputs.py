@@ -14,6 +14,7 @@ from data_catalog.catalog import Catalog
 from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import load_scheme
 from gep.accounts import gep_by_unit, service_shares
+from gep.accounts.ecosystem_types import apply_types, type_lookup
 from gep.config import RunConfig
 from gep.exports import (
     supply_table,
@@ -53,28 +54,16 @@ def ecosystem_type_index(
     names : list of str
         Ecosystem-type names, sorted; ``names[index]`` is the pixel's type.
     """
-    entry_id = cat.find(variable="landcover", year=year)
+    lut, names, entry_id = type_lookup(cat, year)
     lazy = None if chunks is None else {"y": chunks, "x": chunks}
     da = cat.raster(entry_id, chunks=lazy)
-    scheme = load_scheme(cat.entry(entry_id).class_scheme or "clcd")
-    names = sorted({str(t) for t in scheme["ecosystem_type"] if isinstance(t, str) and t})
-    lut = np.full(256 if da.dtype.itemsize == 1 else 65536, -1, dtype=np.int8)
-    for code, etype in zip(scheme["code"].astype(int), scheme["ecosystem_type"], strict=True):
-        if isinstance(etype, str) and etype:
-            lut[code] = names.index(etype)
     if chunks is not None:
         import dask.array as dsa
 
         codes, valid = da.data, da.coords["valid"].data
-        index = dsa.map_blocks(_apply_types, codes, valid, lut, dtype=np.int8)
+        index = dsa.map_blocks(apply_types, codes, valid, lut, dtype=np.int8)
         return index, names
-    return _apply_types(np.asarray(da.values), da.coords["valid"].values, lut), names
-
-
-def _apply_types(codes: np.ndarray, valid: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    index = lut[np.asarray(codes).astype(np.int64, copy=False)]
-    index[~np.asarray(valid)] = -1
-    return index
+    return apply_types(np.asarray(da.values), da.coords["valid"].values, lut), names
 
 
 def ecosystem_types_present(cat: Catalog, year: int) -> set[str]:
@@ -162,7 +151,7 @@ def write_account_outputs(
         year: ecosystem_type_index(cat, year, chunks=CHUNK if lazy else None)
         for year in config.years
     }
-    supply = supply_table(acc.rasters, types, prices)
+    supply = supply_table(acc.rasters, types, prices, totals=acc.type_totals or None)
     written["supply_table.csv"] = write_accounts_csv(supply, folder / "supply_table.csv")
     return written
 

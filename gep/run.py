@@ -296,6 +296,7 @@ def _accounts(
             progress=reporter.step,
             quantities=streamed.quantities,
             chunks=chunks,
+            type_totals=streamed.type_totals,
         )
     from gep.distributed import CLUSTER_CHUNK
     from gep.distributed import compute_quantities as on_scheduler

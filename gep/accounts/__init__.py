@@ -7,8 +7,10 @@ unit is one sparse product ``W·v``: the polygons are intersected with the grid 
 service, year and component reuses it.
 
 On grids too large for that matrix (≈ 12 bytes per covered pixel), a *blockwise* level keeps
-only the polygons: every sum intersects them with the grid block by block (one coverage per
-block for all the rasters summed together) and adds the block sums up. A cell's coverage
+only the polygons: they are intersected with each block of the grid the first time it is
+summed, and that block's coverage is kept on disk, compactly (``gep.accounts.coverage``), for
+every later sum of the block (all the rasters of a pass, every pass of a run); the block sums
+are added up. A cell's coverage
 fraction depends on that cell and polygon only, so both ways give the same fractions and the
 same sums (to rounding).
 

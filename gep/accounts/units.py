@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -17,8 +19,14 @@ from exactextract.raster import NumPyRasterSource
 from data_catalog.errors import InputError
 from data_catalog.grid import Grid
 
+if TYPE_CHECKING:
+    from gep.accounts.coverage import LevelCoverage
+
 #: Block side (pixels) of blockwise zonal sums over rasters that are not dask-backed.
 ZONAL_BLOCK = 2048
+
+#: Guards the lazy creation of a level's coverage (accumulators may start in threads).
+_COVERAGE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -51,6 +59,7 @@ class UnitLevel:
     polygons: gpd.GeoDataFrame | None = None
     grid: Grid | None = None
     block: int = ZONAL_BLOCK
+    _coverage: LevelCoverage | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ids(self) -> np.ndarray:
@@ -73,6 +82,22 @@ class UnitLevel:
             polygons, grid = self._blockwise_inputs()
             self.sparse = _coverage_matrix(polygons, grid)
         return self.sparse
+
+    @property
+    def coverage(self) -> LevelCoverage:
+        """The exact coverage of the grid's windows by the units, computed once per window.
+
+        Blockwise sums of the same window (every pass of a streamed run, every level's
+        accumulator) share it: :class:`gep.accounts.coverage.LevelCoverage`, built on first
+        use, its scratch files removed with the level.
+        """
+        with _COVERAGE_LOCK:
+            if self._coverage is None:
+                from gep.accounts.coverage import LevelCoverage
+
+                polygons, grid = self._blockwise_inputs()
+                self._coverage = LevelCoverage(polygons, grid)
+            return self._coverage
 
     def _blockwise_inputs(self) -> tuple[gpd.GeoDataFrame, Grid]:
         if self.polygons is None or self.grid is None:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
-import numba
 import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
-from exactextract import exact_extract
-from exactextract.feature import Feature, JSONFeature
-from exactextract.raster import NumPyRasterSource
-from exactextract.writer import Writer
 
 from data_catalog.errors import InputError
 from data_catalog.grid import Grid
+from gep.accounts.coverage import LevelCoverage, window_totals
+from gep.accounts.exact_blocks import CellNumbers, block_totals
 from gep.accounts.units import (
     ZONAL_BLOCK,
     UnitLevel,
@@ -26,7 +22,6 @@ from gep.accounts.units import (
     _north_up,
     _pixel_bounds,
     _pixel_space,
-    _Polygons,
 )
 
 
@@ -78,15 +73,12 @@ def _finish(
 def _level_sums(
     level: UnitLevel, rasters: Sequence[xr.DataArray | np.ndarray]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Blockwise sums and valid fractions of several rasters (one coverage per block)."""
-    polygons, grid = level._blockwise_inputs()
-    arrays = []
-    for values in rasters:
-        data = values.data if isinstance(values, xr.DataArray) else values
-        _check_cells(level, int(np.prod(data.shape)), grid.shape[0] * grid.shape[1])
-        arrays.append(data.reshape(grid.shape))
-    sums, valid, covered = _blockwise_totals(polygons, grid, arrays, level.block)
-    return [_finish(sums[k], valid[k], covered) for k in range(len(arrays))]
+    """Blockwise sums and valid fractions of several rasters (the level's kept coverage)."""
+    import dask
+
+    data = [values.data if isinstance(values, xr.DataArray) else values for values in rasters]
+    parts, finish = level_sum_tasks(level, data)
+    return finish(dask.compute(*parts))
 
 
 def zonal_sum_chunked(
@@ -185,7 +177,7 @@ def _blockwise_totals(
 
 
 def _blockwise_parts(polygons: gpd.GeoDataFrame, grid: Grid, lazy: list[Any]) -> list[Any]:
-    """One delayed :func:`_block_totals` per block of the dask arrays ``lazy`` (same chunks)."""
+    """One delayed :func:`block_totals` per block of the dask arrays ``lazy`` (same chunks)."""
     import dask
 
     chunks = [a.to_delayed() for a in lazy]  # each block's own task: no copy by dask
@@ -195,7 +187,7 @@ def _blockwise_parts(polygons: gpd.GeoDataFrame, grid: Grid, lazy: list[Any]) ->
     tree = shapely.STRtree(pixels)
     wkb = np.asarray(shapely.to_wkb(pixels), dtype=object)
     rows = polygons["_row"].to_numpy()
-    numbers = _CellNumbers(grid.crs.to_wkt(), (max(lazy[0].chunks[0]), max(lazy[0].chunks[1])))
+    numbers = CellNumbers(grid.crs.to_wkt(), (max(lazy[0].chunks[0]), max(lazy[0].chunks[1])))
     parts = []
     for i in range(len(row_edges) - 1):
         for j in range(len(col_edges) - 1):
@@ -208,8 +200,37 @@ def _blockwise_parts(polygons: gpd.GeoDataFrame, grid: Grid, lazy: list[Any]) ->
             hit = np.sort(tree.query(shapely.box(*bounds), predicate="intersects"))
             if hit.size:
                 parts.append(
-                    dask.delayed(_block_totals, pure=False)(
+                    dask.delayed(block_totals, pure=False)(
                         rows[hit], wkb[hit].tolist(), bounds, numbers, *(c[i, j] for c in chunks)
+                    )
+                )
+    return parts
+
+
+def _level_parts(coverage: LevelCoverage, lazy: list[Any]) -> list[Any]:
+    """One delayed :func:`window_totals` per block of ``lazy`` that a unit touches.
+
+    ``coverage`` is one node of the graph, shared by its tasks: the threaded scheduler
+    reuses (and keeps) each window's coverage; a dask.distributed worker gets a copy that
+    keeps nothing and computes its windows.
+    """
+    import dask
+
+    chunks = [a.to_delayed() for a in lazy]  # each block's own task: no copy by dask
+    row_edges = np.cumsum((0, *lazy[0].chunks[0]))
+    col_edges = np.cumsum((0, *lazy[0].chunks[1]))
+    shared = dask.delayed(coverage, name=coverage.key, traverse=False)
+    parts = []
+    for i in range(len(row_edges) - 1):
+        for j in range(len(col_edges) - 1):
+            window = (
+                slice(int(row_edges[i]), int(row_edges[i + 1])),
+                slice(int(col_edges[j]), int(col_edges[j + 1])),
+            )
+            if coverage.touched(window).size:
+                parts.append(
+                    dask.delayed(window_totals, pure=False)(
+                        shared, window, *(c[i, j] for c in chunks)
                     )
                 )
     return parts
@@ -218,11 +239,14 @@ def _blockwise_parts(polygons: gpd.GeoDataFrame, grid: Grid, lazy: list[Any]) ->
 def _add_parts(
     results: Sequence[Any], n_rasters: int, n_units: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Add up the per-block results of :func:`_block_totals`."""
+    """Add up the per-block results of :func:`block_totals` (``None``: no unit touched)."""
     sums = np.zeros((n_rasters, n_units))
     valid = np.zeros((n_rasters, n_units))
     covered = np.zeros(n_units)
-    for hit_rows, part_sums, part_valid, part_covered in results:
+    for result in results:
+        if result is None:
+            continue
+        hit_rows, part_sums, part_valid, part_covered = result
         sums[:, hit_rows] += part_sums
         valid[:, hit_rows] += part_valid
         covered[hit_rows] += part_covered
@@ -238,7 +262,9 @@ class LevelAccumulator:
     For a caller that walks the grid itself (``gep run`` computes each block of every quantity,
     writes it and sums it before the next): ``add(window, blocks)`` adds one block of every
     raster, :meth:`result` gives per raster the ``(sums, valid_fraction)`` of
-    :func:`zonal_sum`. The coverage of each block is exact (as :func:`zonal_sum_chunked`).
+    :func:`zonal_sum`. The coverage of each block is exact (as :func:`zonal_sum_chunked`),
+    computed once per window for the level (:attr:`UnitLevel.coverage`) and reused by every
+    later accumulator of the level that adds the same window.
 
     Parameters
     ----------
@@ -246,31 +272,19 @@ class LevelAccumulator:
         A blockwise level (polygons and grid).
     n_rasters : int
         Rasters summed (the length of each ``blocks`` given to :meth:`add`).
-    block_shape : tuple of int
-        The largest block that will be added.
     """
 
-    def __init__(self, level: UnitLevel, n_rasters: int, block_shape: tuple[int, int]) -> None:
-        polygons, grid = level._blockwise_inputs()
-        pixels = _pixel_space(polygons, grid)
-        self._tree = shapely.STRtree(pixels)
-        self._wkb = np.asarray(shapely.to_wkb(pixels), dtype=object)
-        self._rows = polygons["_row"].to_numpy()
-        self._numbers = _CellNumbers(grid.crs.to_wkt(), block_shape)
-        self._n_units = len(polygons)
+    def __init__(self, level: UnitLevel, n_rasters: int) -> None:
+        self._coverage = level.coverage
+        self._n_units = len(level.units)
         self._n_rasters = n_rasters
         self._results: list[Any] = []
 
     def add(self, window: tuple[slice, slice], blocks: Sequence[np.ndarray]) -> None:
         """Add the block ``window`` (row and column slices) of every raster."""
-        bounds = _pixel_bounds(window)
-        hit = np.sort(self._tree.query(shapely.box(*bounds), predicate="intersects"))
-        if hit.size:
-            self._results.append(
-                _block_totals(
-                    self._rows[hit], self._wkb[hit].tolist(), bounds, self._numbers, *blocks
-                )
-            )
+        coverage = self._coverage.window(window)
+        if coverage is not None:
+            self._results.append(coverage.totals(blocks))
 
     def result(self) -> LevelSums:
         """Per raster, the sums and valid fractions over the units."""
@@ -293,7 +307,7 @@ def level_sum_tasks(
     for a in arrays:
         _check_cells(level, int(np.prod(a.shape)), grid.shape[0] * grid.shape[1])
     lazy = _same_blocks([a.reshape(grid.shape) for a in arrays], level.block)
-    parts = _blockwise_parts(polygons, grid, lazy)
+    parts = _level_parts(level.coverage, lazy)
 
     def finish(results: Sequence[Any]) -> LevelSums:
         sums, valid, covered = _add_parts(results, len(lazy), len(polygons))
@@ -339,158 +353,3 @@ def _same_blocks(arrays: list[Any], block: int) -> list[Any]:
             a = a.rechunk(chunks)
         out.append(a)
     return out
-
-
-class _CellNumbers:
-    """A raster numbering cells 0, 1, … row by row (float64: exact below 2⁵³), for blocks.
-
-    One array of the largest block's shape serves every block of a sum (a block of ``w``
-    columns reads a view of it, whose numbers ``n`` stand for cell ``(n // stride, n %
-    stride)``); read-only, shared by the threads, sent to a dask.distributed worker empty
-    and rebuilt there.
-    """
-
-    def __init__(self, wkt: str, shape: tuple[int, int]) -> None:
-        if shape[1] >= 2**26 or shape[0] * shape[1] >= 2**52:
-            raise InputError(
-                f"zonal sum: blocks of {shape} cells are too large; use smaller chunks"
-            )
-        self.wkt = wkt
-        self.shape = shape
-        self.stride = shape[1]
-        self._numbers: np.ndarray | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, shape: tuple[int, int]) -> np.ndarray:
-        with self._lock:
-            if self._numbers is None:
-                numbers = np.arange(self.shape[0] * self.shape[1], dtype=np.float64)
-                numbers.flags.writeable = False
-                self._numbers = numbers.reshape(self.shape)
-        return self._numbers[: shape[0], : shape[1]]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"wkt": self.wkt, "shape": self.shape}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["wkt"], state["shape"])  # type: ignore[misc]
-
-
-class _BlockSums(Writer):
-    """Adds up each polygon's results as exactextract writes them (nothing per cell is kept).
-
-    Two kinds of results: a polygon's covered cells (``values`` of the block's cell numbers:
-    their indices) with their ``coverage`` fractions ``c`` (float32, as :func:`unit_level`'s),
-    from which a compiled loop adds ``c·v`` for every raster; or, for one raster without
-    nodata in the block, exactextract's own ``sum`` (``Σ c·v``) and ``count`` (``Σ c``).
-    """
-
-    def __init__(self, blocks: list[np.ndarray], n_units: int, stride: int) -> None:
-        super().__init__()
-        self.blocks = blocks
-        self.stride = stride
-        self.sums = np.zeros((len(blocks), n_units))
-        self.valid = np.zeros((len(blocks), n_units))
-        self.covered = np.zeros(n_units)
-
-    def add_operation(self, op: object) -> None:
-        """Nothing to set up per operation."""
-
-    def add_column(self, col_name: str) -> None:
-        """Nothing to set up per column."""
-
-    def write(self, feature: Feature) -> None:
-        """Add one polygon's results to its unit's totals."""
-        out = JSONFeature()
-        feature.copy_to(out)
-        props = out.feature["properties"]
-        row = int(props["_row"])
-        if "values" not in props:  # one raster, no nodata: Σ c over valid cells = Σ c
-            self.sums[0, row] += props["sum"]
-            self.valid[0, row] += props["count"]
-            self.covered[row] += props["count"]
-            return
-        index, fraction = props["values"], props["coverage"]
-        self.covered[row] += fraction.sum()
-        for k, values in enumerate(self.blocks):
-            total, covered_valid = _covered_sum(index, fraction, values, self.stride)
-            self.sums[k, row] += total
-            self.valid[k, row] += covered_valid
-
-    def features(self) -> None:
-        """Results are in ``sums``, ``valid`` and ``covered``."""
-
-
-def _block_totals(
-    rows: np.ndarray,
-    wkb: list[bytes],
-    bounds: tuple[float, float, float, float],
-    numbers: _CellNumbers,
-    *blocks: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One block's ``Σ c·v``, ``Σ c`` over valid cells (per raster) and ``Σ c`` per unit.
-
-    ``rows`` numbers the units of the polygons ``wkb`` touching the block; the totals are
-    returned for those units only (``rows`` first): plain arrays, small, picklable.
-    exactextract's ``sum`` and ``count`` skip NaN cells (its nodata) but add ±inf, which
-    :func:`zonal_sum` treats as nodata: its own operations serve only one raster whose block
-    is all finite; otherwise the coverage of the block's cells is read once for all rasters.
-    """
-    left, bottom, right, top = bounds
-    values = [_as_float(b) for b in blocks]
-    sums = _BlockSums(values, len(rows), numbers.stride)
-    if len(values) == 1 and _all_finite(values[0]):
-        raster = values[0]
-        ops = ["sum", "count"]
-    else:
-        raster = numbers(blocks[0].shape)
-        ops = ["values", "coverage"]
-    source = NumPyRasterSource(raster, left, bottom, right, top, srs_wkt=numbers.wkt)
-    polygons = _Polygons(wkb, numbers.wkt)
-    exact_extract(source, polygons, ops, include_cols=["_row"], output=sums)
-    return rows, sums.sums, sums.valid, sums.covered
-
-
-def _as_float(block: np.ndarray) -> np.ndarray:
-    """The block as a 2-D float array (a view when it is one already: no copy)."""
-    v = np.asarray(block)
-    return v if v.dtype.kind == "f" else v.astype(np.float64)
-
-
-@numba.njit(nogil=True, cache=True)
-def _covered_sum(index, fraction, values, stride):  # pragma: no cover - numba
-    """``Σ c·v`` and ``Σ c`` over covered cells with a finite value (float64 sums).
-
-    ``index`` holds cell numbers ``n`` (float64) of a raster ``stride`` cells wide: cell ``n``
-    is ``values[⌊n / stride⌋, n − ⌊n / stride⌋·stride]``. exactextract lists a polygon's
-    cells row by row, so the row is recomputed only when ``n`` leaves the current one (the
-    float division is exact here: ``n < 2⁵²``, ``stride < 2²⁶``).
-    """
-    total = 0.0
-    valid = 0.0
-    row = 0
-    start = 0.0
-    end = -1.0
-    for t in range(index.size):
-        n = index[t]
-        if n >= end or n < start:
-            first = np.floor(n / stride)
-            row = np.int64(first)
-            start = first * stride
-            end = start + stride
-        v = values[row, np.int64(n - start)]
-        if np.isfinite(v):
-            total += fraction[t] * v
-            valid += fraction[t]
-    return total, valid
-
-
-@numba.njit(nogil=True, cache=True)
-def _all_finite(values):  # pragma: no cover - numba
-    """Whether every value of a 2-D array is finite (stops at the first that is not)."""
-    rows, cols = values.shape
-    for r in range(rows):
-        for c in range(cols):
-            if not np.isfinite(values[r, c]):
-                return False
-    return True

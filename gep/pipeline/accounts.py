@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -56,6 +57,9 @@ class Accounts:
     warnings: list[str] = field(default_factory=list)
     #: accounts of each later year under the previous year's weather (``weather_year``)
     weather_neutral: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``(name, year) → (sums, pixel counts)`` per ecosystem type, where a streamed run added
+    #: them up (:class:`gep.accounts.ecosystem_types.TypeTotals`)
+    type_totals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def unit_levels(
@@ -129,6 +133,7 @@ def build_accounts(
     progress: Progress | None = None,
     quantities: pd.DataFrame | None = None,
     chunks: int | None = None,
+    type_totals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Accounts:
     """Zonal sums, valuation, the tidy accounts, the hierarchy check and ΔGEP decomposition.
 
@@ -137,7 +142,8 @@ def build_accounts(
     it writes: :func:`gep.pipeline.stream_quantities`). With the parameter table ``params``
     and more than one year, the weather-neutral accounts (:func:`weather_neutral_quantities`,
     by chunks of ``chunks`` pixels when given) are built too and ΔGEP's volume effect is
-    split into condition and weather effects.
+    split into condition and weather effects. ``type_totals`` (per ecosystem type, from the
+    streamed run) are passed on to the outputs' supply table.
     """
     prices, indices = load_prices(config)
     if quantities is None:
@@ -194,6 +200,7 @@ def build_accounts(
         levels,
         warnings,
         neutral,
+        type_totals or {},
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import xarray as xr
 from data_catalog.catalog import Catalog
 from data_catalog.rasters import read_raster
 from gep.accounts import UnitLevel, quantity_table
+from gep.accounts.ecosystem_types import TypeTotals, apply_types, type_lookup
 from gep.accounts.zonal import LevelAccumulator, LevelSums
 from gep.chunked import STREAM_BLOCK
 from gep.config import RunConfig
@@ -80,11 +81,15 @@ class Streamed:
         in the pass that wrote them.
     paths : dict
         ``(name, year) → path`` of each written file.
+    type_totals : dict
+        ``(name, year) → (sums, pixel counts)`` per ecosystem type (the supply table's), added
+        up in the same pass.
     """
 
     rasters: dict[tuple[str, int], xr.DataArray]
     quantities: pd.DataFrame
     paths: dict[tuple[str, int], Path]
+    type_totals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def stream_quantities(
@@ -119,17 +124,29 @@ def stream_quantities(
     rasters: dict[tuple[str, int], xr.DataArray] = {}
     paths: dict[tuple[str, int], Path] = {}
     frames = []
+    type_totals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for year in config.years:
         source = RasterSource(cat, chunks=size)
+        types = _TypeSums.of(cat, year)
         local = [s for s in config.services if SERVICES[s].spec.neighbourhood != GLOBAL]
         routed = [s for s in config.services if SERVICES[s].spec.neighbourhood == GLOBAL]
         if local:
             if progress:
                 progress(f"{', '.join(local)} {year}")
             meta = _accounted_meta(local, year)
+            types.start(len(meta))
             written = _windows_written_and_summed(
-                local, meta, (cat, config, params, year), source, folder, levels, size, progress
+                local,
+                meta,
+                (cat, config, params, year),
+                source,
+                folder,
+                levels,
+                size,
+                progress,
+                types,
             )
+            type_totals.update(zip(meta, types.result(), strict=True))
             frames.append(quantity_table(levels, meta, written))
             _open_all(meta, folder, size, rasters, paths)
         for service in routed:
@@ -144,12 +161,43 @@ def stream_quantities(
                 da.attrs["service"] = service
                 arrays[(name, year)] = da
             del result  # its other outputs are freed before the write
-            written = _write_and_sum(arrays, grid, folder, levels, size, progress)
+            types.start(len(arrays))
+            written = _write_and_sum(arrays, grid, folder, levels, size, progress, types)
+            type_totals.update(zip(arrays, types.result(), strict=True))
             frames.append(quantity_table(levels, arrays, written))
             _open_all(arrays, folder, size, rasters, paths)
             del arrays
     table = pd.concat(frames, ignore_index=True) if frames else quantity_table(levels, {})
-    return Streamed(rasters, table, paths)
+    return Streamed(rasters, table, paths, type_totals)
+
+
+@dataclass
+class _TypeSums:
+    """A pass's per-ecosystem-type sums: the land cover's window typed for every block."""
+
+    cat: Catalog
+    lut: np.ndarray
+    entry_id: str
+    n_types: int
+    totals: TypeTotals | None = None
+
+    @classmethod
+    def of(cls, cat: Catalog, year: int) -> _TypeSums:
+        lut, names, entry_id = type_lookup(cat, year)
+        return cls(cat, lut, entry_id, len(names))
+
+    def start(self, n_quantities: int) -> None:
+        self.totals = TypeTotals(n_quantities, self.n_types)
+
+    def add(self, window: tuple[slice, slice], values: list[Any]) -> None:
+        assert self.totals is not None
+        landcover = self.cat.raster(self.entry_id, window=window)
+        index = apply_types(landcover.values, landcover.coords["valid"].values, self.lut)
+        self.totals.add(index, [np.asarray(v) for v in values])
+
+    def result(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        assert self.totals is not None
+        return self.totals.result()
 
 
 def _accounted_meta(services: list[str], year: int) -> dict[tuple[str, int], xr.DataArray]:
@@ -190,12 +238,16 @@ def _windows_written_and_summed(
     levels: list[UnitLevel],
     size: int,
     progress: Progress | None,
+    types: _TypeSums | None = None,
 ) -> list[LevelSums]:
-    """The per-pixel services evaluated window by window: written and summed per unit."""
+    """The per-pixel services evaluated window by window: written and summed per unit.
+
+    With ``types``, also summed per ecosystem type.
+    """
     from gep.chunked import write_windows
 
     grid = run[0].reference_grid()
-    sums = _accumulators(levels, len(meta), grid.shape, size)
+    sums = _accumulators(levels, len(meta))
 
     def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
         return _window_quantities(services, run, WindowSource(source, window))
@@ -203,6 +255,8 @@ def _windows_written_and_summed(
     def add(window: tuple[slice, slice], values: list[Any]) -> None:
         for accumulator in sums:
             accumulator.add(window, values)
+        if types is not None:
+            types.add(window, values)
 
     outputs = {f"{n}_{y}": (np.dtype(np.float32), da.attrs["units"]) for (n, y), da in meta.items()}
     write_windows(outputs, grid, folder, compute, block=size, on_block=add, progress=progress)
@@ -237,7 +291,7 @@ def _summed_by_windows(
     from gep.chunked import block_windows, frozen_heap, round_chunks
 
     block = round_chunks(size)
-    sums = _accumulators(levels, n_quantities, grid_shape, block)
+    sums = _accumulators(levels, n_quantities)
     with frozen_heap():
         for window in block_windows(grid_shape, block):
             values = compute(window)
@@ -249,12 +303,9 @@ def _summed_by_windows(
     return [accumulator.result() for accumulator in sums]
 
 
-def _accumulators(
-    levels: list[UnitLevel], n_quantities: int, grid_shape: tuple[int, int], block: int
-) -> list[LevelAccumulator]:
-    """One per-unit accumulator per level for windows of ``block`` cells a side."""
-    shape = (min(block, grid_shape[0]), min(block, grid_shape[1]))
-    return [LevelAccumulator(level, n_quantities, shape) for level in levels]
+def _accumulators(levels: list[UnitLevel], n_quantities: int) -> list[LevelAccumulator]:
+    """One per-unit accumulator per level (each window's coverage is kept by the level)."""
+    return [LevelAccumulator(level, n_quantities) for level in levels]
 
 
 def _summed_whole(
@@ -313,16 +364,22 @@ def _write_and_sum(
     levels: list[UnitLevel],
     size: int,
     progress: Progress | None = None,
+    types: _TypeSums | None = None,
 ) -> list[LevelSums]:
-    """Write every array and sum it over every level, one block of the grid at a time."""
+    """Write every array and sum it over every level, one block of the grid at a time.
+
+    With ``types``, also summed per ecosystem type.
+    """
     from gep.chunked import round_chunks, write_by_blocks
 
     block = round_chunks(size)
-    sums = _accumulators(levels, len(arrays), grid.shape, block)
+    sums = _accumulators(levels, len(arrays))
 
     def add(window: tuple[slice, slice], values: list[Any]) -> None:
         for accumulator in sums:
             accumulator.add(window, values)
+        if types is not None:
+            types.add(window, values)
 
     named = {f"{name}_{year}": da for (name, year), da in arrays.items()}
     write_by_blocks(named, grid, folder, block=block, on_block=add, cog=True, progress=progress)

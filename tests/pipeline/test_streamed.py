@@ -98,3 +98,22 @@ def test_streamed_accounts_equal_in_memory_accounts(both) -> None:
         np.testing.assert_allclose(
             d_a[column].to_numpy(), d_b[column].to_numpy(), rtol=1e-9, atol=1e-3
         )
+
+
+def test_streamed_type_totals_are_the_supply_tables(both) -> None:
+    """The per-type sums added up while writing equal those of the in-memory quantities."""
+    from gep.exports import supply_table
+    from gep.outputs import ecosystem_type_index
+
+    cat, config, _, _, streamed, in_memory, _, _ = both
+    types = {year: ecosystem_type_index(cat, year) for year in config.years}
+    prices = pd.DataFrame(
+        columns=["quantity_name", "year", "factor", "price_current_cny", "price_constant_cny"]
+    )
+    assert set(streamed.type_totals) == set(streamed.rasters)
+    got = supply_table(streamed.rasters, types, prices, totals=streamed.type_totals)
+    want = supply_table(in_memory, types, prices)
+    keys = ["quantity_name", "year", "ecosystem_type"]
+    got, want = got.sort_values(keys).set_index(keys), want.sort_values(keys).set_index(keys)
+    assert got.index.equals(want.index) and len(got) > 20
+    np.testing.assert_allclose(got["quantity"], want["quantity"], rtol=1e-9, atol=1e-9)

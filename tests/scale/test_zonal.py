@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from data_catalog.errors import InputError
 from data_catalog.grid import Grid
 from gep import accounts
+from gep.accounts import exact_blocks
 from gep.accounts import units as accounts_units
-from gep.accounts import zonal as accounts_zonal
 
 UTM50 = pyproj.CRS.from_epsg(32650)
 
@@ -120,7 +120,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
         asked.append(tuple(ops))
         return exact_extract(raster, polygons, ops, **kwargs)
 
-    monkeypatch.setattr(accounts_zonal, "exact_extract", spy)  # the blockwise sums
+    monkeypatch.setattr(exact_blocks, "exact_extract", spy)  # the blockwise sums
     return asked
 
 
@@ -153,13 +153,13 @@ def test_both_block_methods_agree(units: tuple[gpd.GeoDataFrame, Grid]) -> None:
     block = _values(grid, seed=3, nodata=0.0)[:100, :90]  # a view, 260 cells a row
     bounds = accounts_units._pixel_bounds((slice(0, 100), slice(0, 90)))
     assert bounds == (0, -100, 90, 0)
-    numbers = accounts_zonal._CellNumbers(grid.crs.to_wkt(), (128, 128))  # wider than the block
+    numbers = exact_blocks.CellNumbers(grid.crs.to_wkt(), (128, 128))  # wider than the block
     pixels = accounts_units._pixel_space(polygons, grid)
     hit = np.flatnonzero(shapely.intersects(pixels, shapely.box(*bounds)))
     rows, wkb = polygons["_row"].to_numpy()[hit], list(shapely.to_wkb(pixels[hit]))
     assert len(rows) >= 4
-    own = accounts_zonal._block_totals(rows, wkb, bounds, numbers, block)
-    cells = accounts_zonal._block_totals(rows, wkb, bounds, numbers, block, block)
+    own = exact_blocks.block_totals(rows, wkb, bounds, numbers, block)
+    cells = exact_blocks.block_totals(rows, wkb, bounds, numbers, block, block)
     np.testing.assert_array_equal(own[0], rows)
     np.testing.assert_array_equal(cells[0], rows)
     np.testing.assert_allclose(cells[1][0], own[1][0], rtol=1e-13)
