@@ -74,7 +74,7 @@ def read_raster(
     if categorical:
         da = _as_categorical(da, nd, name)
     else:
-        da = _as_continuous(da, nd)
+        da = _as_continuous(da, nd, own=window is not None)  # a window read is ours
     da.attrs = {**attrs, **({"nodata": nd} if categorical and nd is not None else {})}
     da.encoding["_FillValue"] = nd
     da.name = name
@@ -123,7 +123,7 @@ def _read_window(path: Path, name: str, window: tuple[slice, slice]) -> tuple[xr
         values, dims=("y", "x"), coords={"y": coords["y"][r0:r1], "x": coords["x"][c0:c1]}
     )
     da = da.assign_coords(spatial_ref=_spatial_ref(crs.to_wkt() if crs else None))
-    da = da.rio.write_transform(transform * transform.translation(c0, r0))
+    da.rio.write_transform(transform * transform.translation(c0, r0), inplace=True)
     if nodata is None:
         return da, None
     try:  # cast to the raster's type, as rioxarray's ``rio.nodata``
@@ -141,17 +141,22 @@ def _spatial_ref(wkt: str | None) -> xr.DataArray:
     return ref.rio.write_crs(wkt).coords["spatial_ref"].reset_coords(drop=True)
 
 
-def _as_continuous(da: xr.DataArray, nodata: float | int | None) -> xr.DataArray:
+def _as_continuous(
+    da: xr.DataArray, nodata: float | int | None, *, own: bool = False
+) -> xr.DataArray:
+    """Float values with NaN for ``nodata``; ``own``: ``da``'s values may be changed in place."""
     if not np.issubdtype(da.dtype, np.floating):
         da = da.astype(np.float64)
+        own = da.chunks is None
     if nodata is None:
         return da
     if np.isnan(nodata):
         return da
     sentinel = np.asarray(nodata).astype(da.dtype)
     if da.chunks is None:  # in memory: numpy, without xarray's alignment machinery
-        values = da.values
-        return da.copy(data=np.where(values == sentinel, np.nan, values).astype(da.dtype))
+        values = da.values if own else da.values.copy()
+        values[values == sentinel] = np.nan
+        return da if own else da.copy(data=values)
     return da.where(da != sentinel)
 
 

@@ -55,11 +55,13 @@ CHUNK = 2048
 #: for one 1024² window at a time (16 float64 quantities: 128 MiB), about 0.9 GB peak at 30 m.
 STREAM_BLOCK = 1024
 
-#: GDAL's block cache while writing by blocks, MB. GDAL's default (5 % of the machine's memory)
-#: keeps the written blocks of every open file: on a 24 GB machine it doubled the peak memory of
-#: the 30 m sample run; each block is written once, so a small cache loses nothing (64 rather
-#: than 128 took about 0.1 GB off the 30 m run's peak at no measurable cost in time).
-GDAL_CACHE_MB = 64
+#: GDAL's block cache while writing by blocks, bytes (64 MiB). GDAL's default (5 % of the
+#: machine's memory) keeps the written blocks of every open file: on a 24 GB machine it doubled
+#: the peak memory of the 30 m sample run. rasterio takes an integer ``GDAL_CACHEMAX`` as bytes
+#: (``GDALSetCacheMax``), not as GDAL's configuration option reads it (MB below 100000): an
+#: earlier ``GDAL_CACHEMAX=64`` meant 64 bytes, no cache at all, which made GDAL rasterise
+#: polygons a few rows at a time (8× slower) and re-read partly written tiles.
+GDAL_CACHE_BYTES = 64 * 2**20
 
 
 def round_chunks(chunk: int) -> int:
@@ -225,7 +227,7 @@ def write_windows(
     as the float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g.
     per-unit sums). The write and ``on_block`` of one window run in a second thread while the
     next window is computed, so at most two windows are in memory; GDAL's block cache is held
-    to :data:`GDAL_CACHE_MB`. Files appear atomically at the end (COGs with ``cog``).
+    to :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end (COGs with ``cog``).
 
     Parameters
     ----------
@@ -257,7 +259,7 @@ def write_windows(
     out_dir.mkdir(parents=True, exist_ok=True)
     windows = block_windows(grid.shape, round_chunks(block))
     with (
-        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
         contextlib.ExitStack() as stack,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
@@ -286,7 +288,7 @@ def write_windows(
                 progress(f"{k + 1}/{len(windows)} blocks")
         if pending is not None:
             pending.result()
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         return publish(tmp_paths, out_dir, cog)
 
 

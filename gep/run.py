@@ -26,7 +26,7 @@ from data_catalog.sample import SYNTHETIC_NOTE
 from data_catalog.tables import unverified
 from gep.accounts import gep_by_unit
 from gep.bulletin import write_bulletins
-from gep.chunked import GDAL_CACHE_MB, STREAM_BLOCK
+from gep.chunked import GDAL_CACHE_BYTES, STREAM_BLOCK
 from gep.config import RunConfig
 from gep.cropland import cropland_areas
 from gep.i18n import text
@@ -329,7 +329,7 @@ def execute(
     reporter = reporter or SilentReporter()
     # GDAL's default block cache (5 % of the machine's memory) keeps blocks of every raster
     # read or written (the checks' strips, COG overviews): bounded, as the streamed windows are
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         return _execute(config, out, reporter, scheduler, chunks)
 
 

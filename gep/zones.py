@@ -71,9 +71,15 @@ def zone_raster(polygons: gpd.GeoDataFrame, grid: Grid, *, id_field: str) -> Zon
         for k, geom in enumerate(gdf.geometry)
         if geom is not None and not geom.is_empty
     ]
-    zones = rasterio.features.rasterize(
-        shapes, out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32"
-    )
+    # GDAL rasterises in chunks of rows that fit its block cache, walking every polygon for
+    # every chunk: under a small cache (gep run's) a band of a 30 m grid took several times
+    # longer. The output is this array itself (nothing is cached), so one chunk may be all of it.
+    # rasterio takes GDAL_CACHEMAX in bytes.
+    out_bytes = 4 * grid.shape[0] * grid.shape[1]
+    with rasterio.Env(GDAL_CACHEMAX=max(64 * 2**20, out_bytes + 2**24)):
+        zones = rasterio.features.rasterize(
+            shapes, out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32"
+        )
     return ZoneRaster(zones, gdf[id_field].astype(str).to_numpy())
 
 

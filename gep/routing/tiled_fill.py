@@ -122,8 +122,9 @@ class WindowedRaster:
 
     Reads return float64 with the dataset's nodata as NaN; writes replace NaN by nodata.
     Written blocks wait in GDAL's block cache (``GDAL_CACHEMAX``, by default 5 % of the RAM)
-    before they are compressed and flushed; wrap the run in ``rasterio.Env(GDAL_CACHEMAX=64)``
-    (MB) to keep the memory bounded by the tile (a 16 000² fill: 0.87 GB peak instead of 1.9).
+    before they are compressed and flushed; wrap the run in
+    ``rasterio.Env(GDAL_CACHEMAX=64 * 2**20)`` (rasterio takes bytes) to keep the memory
+    bounded by the tile.
 
     Parameters
     ----------
