@@ -445,7 +445,7 @@ def versus_markdown(doc: dict[str, Any]) -> str:
 
 
 def run_versus(ns: argparse.Namespace) -> None:
-    """``--versus-gep``: measure, write ``results/invest_peer.{json,md}``."""
+    """``--versus-gep``: measure, write ``results/{ns.output}.{json,md}``."""
     from invest_workflow import git_commit, invest_python
 
     invest_py = invest_python(ns.invest_python)
@@ -465,10 +465,11 @@ def run_versus(ns: argparse.Namespace) -> None:
         **measured,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "invest_peer.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (RESULTS / "invest_peer.md").write_text(versus_markdown(doc))
+    json_path, md_path = (RESULTS / f"{ns.output}{ext}" for ext in (".json", ".md"))
+    json_path.write_text(json.dumps(doc, indent=1) + "\n")
+    md_path.write_text(versus_markdown(doc))
     print(versus_markdown(doc))
-    print("wrote", RESULTS / "invest_peer.json", "and", RESULTS / "invest_peer.md")
+    print("wrote", json_path, "and", md_path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -497,6 +498,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 4000], help="--versus-gep")
     parser.add_argument("--invest-python", type=Path, default=None, help="--versus-gep")
     parser.add_argument("--note", default="", help="--versus-gep: a line for the results")
+    parser.add_argument(
+        "--output",
+        default="invest_peer",
+        help="--versus-gep: name of the results files in benchmarks/results (default "
+        "invest_peer; they are rewritten with the models measured, so name another file when "
+        "measuring some models only)",
+    )
     parser.add_argument(
         "--child", nargs=4, metavar=("MODEL", "CASE", "WS", "OUT"), help=argparse.SUPPRESS
     )

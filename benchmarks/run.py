@@ -288,7 +288,8 @@ def _fill_tiled_stage(size: int) -> dict[str, Any]:
     fill_pits_tiled(np.random.default_rng(0).random((30, 30)), tile=7)  # numba cache load
     t0 = time.perf_counter()
     with (
-        rasterio.Env(GDAL_CACHEMAX=64 * 2**20),  # bytes (rasterio): GDAL's block cache would otherwise hold ~5 % of RAM
+        # bytes (rasterio takes bytes): GDAL's block cache would otherwise hold ~5 % of RAM
+        rasterio.Env(GDAL_CACHEMAX=64 * 2**20),
         rasterio.open(dem_path) as src,
         rasterio.open(folder / "filled.tif", "w", **profile) as dst,
     ):

@@ -1,25 +1,28 @@
-"""InVEST 3.20 annual water yield on InVEST inputs: Budyko per pixel, sums per watershed."""
+"""InVEST 3.20 annual water yield on InVEST inputs: Budyko per pixel, sums per watershed.
+
+The Budyko pass is a numba kernel (:func:`gep.kernels.water.annual_water_yield_by_class`),
+imported when first called: numba's import and the loading of the kernel from its cache cost
+a process about 0.5 s of CPU, which overlapping with the decoding of the inputs did not hide
+on 2 cores (measured: both are CPU-bound). A numpy Budyko pass would avoid that cost but is not
+bit for bit the same: numpy's float32 ``power`` (SIMD, chosen by CPU) differs from the C
+library's ``powf`` that numba calls in the last bit on a fifth of the pixels. The watershed
+sums and the nodata pass before writing are numpy. Tables are read without pandas and
+GeoPackage watersheds without geopandas (:mod:`gep.invest.vectors`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from gep import units
 from gep.errors import InputError, TableError
 from gep.invest.args import Arg
-from gep.invest.common import (
-    class_dtype,
-    feature_mask,
-    read_vector,
-    table_codes,
-    vector_bounds,
-)
+from gep.invest.common import feature_mask, table_codes
 from gep.invest.frame import (
     Frame,
     Layer,
@@ -30,14 +33,9 @@ from gep.invest.frame import (
     raster_grid,
     read_layers,
 )
-from gep.invest.tables import Column, read_invest_table
+from gep.invest.tables import Column, Table, read_invest_table
+from gep.invest.vectors import Features, read_features
 from gep.io import bands
-from gep.kernels import lookup, reductions
-from gep.kernels import water as water_kernels
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-
 
 AWY_ARGS = (
     Arg("lulc_path", "raster", about="land-use/land-cover raster"),
@@ -73,13 +71,13 @@ class AWYInputs:
 
     rasters: dict[str, Layer]
     landcover: Layer
-    biophysical: pd.DataFrame
-    sheds: dict[str, tuple[gpd.GeoDataFrame, str]]
+    biophysical: Table
+    sheds: dict[str, Features]
     values: dict[str, Any]
     frame: Frame
     progress: Callable[[str], None]
-    demand: pd.DataFrame | None = None
-    valuation: pd.DataFrame | None = None
+    demand: Table | None = None
+    valuation: Table | None = None
 
 
 def prepare_awy(
@@ -89,13 +87,10 @@ def prepare_awy(
     keys = ["lulc_path", *(k for k, *_ in AWY_RASTERS)]
     grids = {k: raster_grid(k, values[k]) for k in keys}
     crs = grids["lulc_path"].crs
-    sheds = {"watersheds": (_read_sheds(values["watersheds_path"], "ws_id", crs), "ws_id")}
+    sheds = {"watersheds": _read_sheds(values["watersheds_path"], "ws_id", crs)}
     if values["sub_watersheds_path"] is not None:
-        sheds["subwatersheds"] = (
-            _read_sheds(values["sub_watersheds_path"], "subws_id", crs),
-            "subws_id",
-        )
-    bbox = vector_bounds(sheds["watersheds"][0])
+        sheds["subwatersheds"] = _read_sheds(values["sub_watersheds_path"], "subws_id", crs)
+    bbox = sheds["watersheds"].bounds
     frame = common_frame("lulc_path", grids, {k: values[k] for k in keys}, bbox=bbox)
     table = read_invest_table(
         values["biophysical_table_path"],
@@ -103,7 +98,7 @@ def prepare_awy(
         index="lucode",
         columns=BIOPHYSICAL_COLUMNS,
     )
-    blank = table.index[(table["lulc_veg"] == 1) & table["root_depth"].isna()].tolist()
+    blank = table.index[(table["lulc_veg"] == 1) & np.isnan(table["root_depth"])].tolist()
     if blank:
         raise TableError(
             f"biophysical table {values['biophysical_table_path']}: root_depth is blank for vegetated "
@@ -115,41 +110,22 @@ def prepare_awy(
         RasterLayer(key, values[key], name, units=unit, valid_range=rng)
         for key, name, unit, rng in AWY_RASTERS
     ]
-    landcover, *read = read_layers(layers, frame, warm=_warm_awy)
+    landcover, *read = read_layers(layers, frame)
     check_codes(
         landcover, table_codes(table), table=values["biophysical_table_path"], raster="lulc_path"
     )
     rasters = dict(zip((name for _, name, _, _ in AWY_RASTERS), read, strict=True))
-    demand, valuation = _demand_tables(values, landcover, sheds["watersheds"][0])
+    demand, valuation = _demand_tables(values, landcover, sheds["watersheds"])
     return AWYInputs(rasters, landcover, table, sheds, values, frame, progress, demand, valuation)
 
 
-def _read_sheds(path: Path, id_field: str, crs: Any) -> gpd.GeoDataFrame:
-    gdf = read_vector(path, name=id_field.replace("_id", "s"))
-    columns = {c.lower(): c for c in gdf.columns}
-    if id_field not in columns:
-        raise InputError(
-            f"{path}: expected the field '{id_field}' but did not find it (fields: {list(gdf.columns)}); "
-            "add an integer id field"
-        )
-    gdf = gdf.rename(columns={columns[id_field]: id_field})
-    ids = pd.to_numeric(gdf[id_field], errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        raise InputError(f"{path}: field '{id_field}' must hold integers on every feature")
-    if ids.duplicated().any():
-        raise InputError(
-            f"{path}: field '{id_field}' repeats {sorted(set(ids[ids.duplicated()].astype(int)))}; "
-            "ids must be unique to report one volume per watershed"
-        )
-    gdf[id_field] = ids.astype(np.int64)
-    if gdf.crs is not None and gdf.crs != crs:
-        gdf = gdf.to_crs(crs)  # InVEST requires one projection; reprojecting is harmless here
-    return gdf
+def _read_sheds(path: Path, id_field: str, crs: Any) -> Features:
+    return read_features(path, name=id_field.replace("_id", "s"), id_field=id_field, crs=crs)
 
 
 def _demand_tables(
-    values: dict[str, Any], landcover: Layer, watersheds: gpd.GeoDataFrame
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    values: dict[str, Any], landcover: Layer, watersheds: Features
+) -> tuple[Table | None, Table | None]:
     """Optional demand (m3 yr-1 per pixel by class) and hydropower valuation tables."""
     demand = valuation = None
     if values["demand_table_path"] is not None:
@@ -174,26 +150,14 @@ def _demand_tables(
             index="ws_id",
             columns=tuple(Column(c) for c in cols),
         )
-        missing = sorted(set(watersheds["ws_id"]) - set(valuation.index))
+        missing = sorted(
+            int(i) for i in set(watersheds.ids.tolist()) - set(valuation.index.tolist())
+        )
         if missing:
             raise TableError(
                 f"{values['valuation_table_path']}: ws_id {missing} missing; add a row per watershed"
             )
     return demand, valuation
-
-
-def _warm_awy(dtypes: list[np.dtype]) -> None:
-    """Load the water-yield kernels for these raster types from numba's cache (tiny arrays)."""
-    classes = np.zeros((2, 2), class_dtype(dtypes[0]))
-    ctype = np.result_type(*(bands.value_dtype(d) for d in dtypes[1:]), np.float32)
-    c = np.ones((2, 2), ctype)
-    water_kernels.annual_water_yield_by_class(
-        classes, np.ones((3, 1), ctype), 0, None, c, c, c, c, 5.0
-    )
-    reductions.nan_sum(c)  # the whole-area volume
-    v = np.ones((3, 3), ctype)[:2, :2]  # watershed windows are views
-    water_kernels.watershed_sums(v, v, v, None, np.ones((2, 2), dtype=bool), np.ones((2, 1)))
-    bands.fill_nan(c, 0.0)
 
 
 def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
@@ -208,21 +172,21 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
     each completed row of tiles: no output raster is ever whole in memory. Volumes
     (m³ = mm × m² × 0.001) are summed from the depths.
     """
+    from gep.kernels import lookup
+    from gep.kernels import water as water_kernels
+
     climate = {name: inputs.rasters[name].values for name in AWY_CLIMATE}
     dtype = np.result_type(*climate.values(), np.float32)
     table = inputs.biophysical
     codes = table_codes(table)
     # InVEST's placeholder: root depth 1 mm where the class is not vegetated (unused there).
-    root_by_class = table["root_depth"].where(table["lulc_veg"] == 1, 1.0).to_numpy()
-    columns = (table["kc"].to_numpy(dtype=np.float64), root_by_class, table["lulc_veg"].to_numpy())
+    root_by_class = np.where(table["lulc_veg"] == 1, table["root_depth"], 1.0)
+    columns = (table["kc"], root_by_class, table["lulc_veg"])
     luts = [lookup.build_lut(codes, column, dtype=dtype) for column in columns]
     lut_table, offset = np.stack([lut for lut, _ in luts]), luts[0][1]
     demand = _demand_raster(inputs)
     area = inputs.frame.grid.cell_area_m2()
-    sheds = {
-        label: _shed_masks(gdf, id_field, inputs.frame)
-        for label, (gdf, id_field) in inputs.sheds.items()
-    }
+    sheds = {label: _shed_masks(features, inputs.frame) for label, features in inputs.sheds.items()}
     rows, cols = climate["precipitation"].shape
     buffer = np.empty(3 * min(rows, bands.TILE) * cols, dtype=dtype)
     depth_sum_mm = 0.0  # Σ yield over valid pixels
@@ -252,12 +216,15 @@ def execute_awy(inputs: AWYInputs, out: Path) -> dict[str, Any]:
                 out=buffer,
             )
             block = {"wyield": depth, "aet": aet}
-            depth_sum_mm += reductions.nan_sum(depth)
+            # numpy, not numba's parallel passes: one thread and no barrier, which a busy
+            # 2-core machine does not stall (measured), and no kernels to load from the cache
+            nodata = [np.isnan(values) for values in (fraction, aet, depth)]
+            depth_sum_mm += float(np.sum(depth, where=~nodata[2], dtype=np.float64))
             for features in sheds.values():
                 for feature in features:
                     feature.add(r0, block, climate["precipitation"], demand, area)
-            for values in (fraction, aet, depth):
-                bands.fill_nan(values, bands.FLOAT_NODATA)
+            for values, missing in zip((fraction, aet, depth), nodata, strict=True):
+                np.copyto(values, values.dtype.type(bands.FLOAT_NODATA), where=missing)
             writer.write(r0, [fraction, aet, depth])
     # mm × m² × 0.001 m mm-1 = m³: the grid is projected (raster_grid), one cell area
     volume_m3 = depth_sum_mm * inputs.frame.pixel_area_m2 * units.MM_TO_M
@@ -285,6 +252,8 @@ class _Shed:
         area: np.ndarray,
     ) -> None:
         """Add the sums over the rows of block ``r0 ..`` that the watershed covers."""
+        from gep.kernels.water import watershed_sums
+
         rows, cols = self.window
         a = max(rows.start, r0)
         b = min(rows.stop, r0 + block["wyield"].shape[0])
@@ -292,7 +261,7 @@ class _Shed:
             return
         here = (slice(a - r0, b - r0), cols)
         full = (slice(a, b), cols)
-        s = water_kernels.watershed_sums(
+        s = watershed_sums(
             block["wyield"][here],
             block["aet"][here],
             precipitation[full],
@@ -304,10 +273,10 @@ class _Shed:
             self.sums[key] = self.sums.get(key, 0) + value
 
 
-def _shed_masks(gdf: gpd.GeoDataFrame, id_field: str, frame: Frame) -> list[_Shed]:
+def _shed_masks(features: Features, frame: Frame) -> list[_Shed]:
     m2_per_unit = frame.grid.linear_unit_factor() ** 2
     sheds = []
-    for ws_id, geom in zip(gdf[id_field], gdf.geometry, strict=True):
+    for ws_id, geom in zip(features.ids, features.geometries, strict=True):
         window, mask = feature_mask(geom, frame)
         sheds.append(_Shed(str(int(ws_id)), float(geom.area) * m2_per_unit, window, mask, {}))
     return sheds
@@ -398,17 +367,15 @@ def _demand_raster(inputs: AWYInputs) -> np.ndarray | None:
     demand = inputs.demand
     if demand is None:
         return None
-    return class_values(
-        inputs.landcover, table_codes(demand), demand["demand"].to_numpy(), np.float64
-    )
+    return class_values(inputs.landcover, table_codes(demand), demand["demand"], np.float64)
 
 
-def _hydropower(details: dict[str, dict[str, Any]], valuation: pd.DataFrame) -> None:
+def _hydropower(details: dict[str, dict[str, Any]], valuation: Table) -> None:
     """Hydropower energy (kWh yr-1) and NPV per watershed, InVEST's formulas (UG, AWY valuation)."""
     for ws_id, d in details.items():
         if d.get("rsupply_vl") is None:
             continue
-        row = valuation.loc[int(ws_id)]
+        row = valuation.row(int(ws_id))
         energy = row["efficiency"] * row["fraction"] * row["height"] * d["rsupply_vl"] * 0.00272
         ratio = 1.0 / (1.0 + row["discount"] / 100.0)
         dsum = (

@@ -1,20 +1,23 @@
-"""InVEST 3.20 carbon on InVEST inputs: storage, change and NPV, streamed in row blocks."""
+"""InVEST 3.20 carbon on InVEST inputs: storage, change and NPV, streamed in row blocks.
+
+The per-pixel pass is a table of class pairs (:class:`gep.kernels.carbon_pairs.CarbonPairs`,
+numpy only): the process imports neither pandas nor numba, whose imports alone took longer
+than the model's I/O on a 2000² map.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from gep import units
 from gep.errors import InputError
 from gep.invest.args import Arg
-from gep.invest.common import class_dtype, table_codes
+from gep.invest.common import table_codes
 from gep.invest.frame import (
     Frame,
     Layer,
@@ -26,11 +29,8 @@ from gep.invest.frame import (
 )
 from gep.invest.tables import Column, read_invest_table
 from gep.io import bands
-from gep.kernels import carbon as carbon_kernels
-
-if TYPE_CHECKING:
-    pass
-
+from gep.kernels import carbon_formulas
+from gep.kernels.carbon_pairs import MAX_SLOTS, CarbonPairs
 
 CARBON_ARGS = (
     Arg("lulc_bas_path", "raster", about="baseline land-use/land-cover raster"),
@@ -57,7 +57,8 @@ class CarbonInputs:
     """Checked inputs of the carbon model."""
 
     lulc: dict[str, Layer]
-    density: pd.Series
+    codes: np.ndarray
+    density: np.ndarray
     values: dict[str, Any]
     frame: Frame
     progress: Callable[[str], None]
@@ -100,45 +101,65 @@ def prepare_carbon(
     )
     progress("reading land cover")
     layers = [RasterLayer(s, path, f"lulc_{s}", categorical=True) for s, path in scenarios.items()]
-    lulc = dict(zip(scenarios, read_layers(layers, frame, warm=_warm_carbon), strict=True))
+    lulc = dict(zip(scenarios, read_layers(layers, frame), strict=True))
     codes = table_codes(table)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the presence kernel releases the GIL
-        checks = [
-            pool.submit(
-                check_codes,
-                layer,
-                codes,
-                table=values["carbon_pools_path"],
-                raster=f"lulc_{s}_path",
-            )
-            for s, layer in lulc.items()
-        ]
-        for check in checks:
-            check.result()  # MissingClassError naming the map and the codes
+    for s, layer in lulc.items():  # MissingClassError naming the map and the codes
+        check_codes(layer, codes, table=values["carbon_pools_path"], raster=f"lulc_{s}_path")
     # InVEST maps each pool to a float32 raster and adds the four in float32, left to right.
-    density = pd.Series(carbon_kernels.total_pool_density(table.to_numpy()), index=table.index)
-    return CarbonInputs(lulc, density, values, frame, progress)
+    density = carbon_formulas.total_pool_density(table.to_numpy())
+    return CarbonInputs(lulc, codes, density, values, frame, progress)
 
 
-def _warm_carbon(dtypes: list[np.dtype]) -> None:
-    """Load the carbon pass for these land-cover types from numba's cache (tiny arrays)."""
-    bas, alt = (np.zeros((1, 1), class_dtype(d)) for d in (dtypes[0], dtypes[-1]))
-    carbon_kernels.storage_change_npv(
-        bas, alt, np.array([0]), np.array([1.0]), nodata_bas=1, nodata_alt=1, factor=1.0, fill=0.0
-    )
+StoragePass = Callable[..., tuple[np.ndarray, dict[str, float]]]
+
+
+def _storage_pass(inputs: CarbonInputs, bas: Layer, alt: Layer, factor: float) -> StoragePass:
+    """The per-block pass: ``pass(lulc_bas, lulc_alt, out=buffer) -> (rasters, totals)``.
+
+    A table of class pairs (numpy) unless the table has more than
+    :data:`gep.kernels.carbon_pairs.MAX_SLOTS` classes, where the pair table would be too
+    large and numba's fused kernel computes the same numbers.
+    """
+    fill = bands.FLOAT_NODATA  # the files' nodata: no pass to replace NaN
+    if inputs.codes.size + 2 <= MAX_SLOTS:
+        pairs = CarbonPairs(
+            inputs.codes,
+            inputs.density,
+            (bas.values.dtype, alt.values.dtype),
+            (bas.nodata, alt.nodata),
+            factor=factor,
+            fill=fill,
+        )
+        return pairs.compute
+    from gep.kernels.carbon import storage_change_npv
+
+    def fused(lulc_bas: np.ndarray, lulc_alt: np.ndarray, *, out: np.ndarray) -> Any:
+        return storage_change_npv(
+            lulc_bas,
+            lulc_alt,
+            inputs.codes,
+            inputs.density,
+            nodata_bas=bas.nodata,
+            nodata_alt=alt.nodata,
+            factor=factor,
+            fill=fill,
+            out=out,
+        )
+
+    return fused
 
 
 def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     """Compute storage, change and NPV as InVEST does (float32 per pixel, float64 totals).
 
-    Block after block of :data:`gep.bands.TILE` rows, one fused pass
-    (:func:`gep.kernels.carbon.storage_change_npv`) computes the four rasters and their totals
+    Block after block of :data:`gep.bands.TILE` rows, a table of class pairs
+    (:class:`gep.kernels.carbon_pairs.CarbonPairs`, the numbers of
+    :func:`gep.kernels.carbon.storage_change_npv`) gives the four rasters and their totals
     into one reused buffer, and :class:`gep.bands.RowBlockWriter` has GDAL compress and write
     each completed row of tiles: no output raster is ever whole in memory. The rasters hold one value per class (pair), so they are written
     without a predictor (3× smaller and faster than the floating-point predictor).
     """
     ha_per_px = inputs.frame.pixel_area_m2 / units.M2_PER_HA
-    codes = table_codes(inputs.density.to_frame())
     bas = inputs.lulc["bas"]
     alt = inputs.lulc.get("alt", bas)
     valued = bool(inputs.values["do_valuation"])
@@ -147,6 +168,7 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     inputs.progress("computing carbon storage")
     rows, cols = bas.values.shape
     buffer = np.empty(4 * min(rows, bands.TILE) * cols, dtype=np.float32)
+    storage = _storage_pass(inputs, bas, alt, factor)
     totals: dict[str, float] = {}
     with bands.RowBlockWriter(
         [out / f"{name}.tif" for name, _ in rasters],
@@ -159,17 +181,7 @@ def execute_carbon(inputs: CarbonInputs, out: Path) -> dict[str, Any]:
     ) as writer:
         for r0 in range(0, rows, bands.TILE):
             r1 = min(r0 + bands.TILE, rows)
-            block, sums = carbon_kernels.storage_change_npv(
-                bas.values[r0:r1],
-                alt.values[r0:r1],
-                codes,
-                inputs.density.to_numpy(),
-                nodata_bas=bas.nodata,
-                nodata_alt=alt.nodata,
-                factor=factor,
-                fill=bands.FLOAT_NODATA,  # the files' nodata: no pass to replace NaN
-                out=buffer,
-            )
+            block, sums = storage(bas.values[r0:r1], alt.values[r0:r1], out=buffer)
             for key, value in sums.items():
                 totals[key] = totals.get(key, 0) + value
             writer.write(r0, list(block.reshape(4, r1 - r0, cols)))
@@ -212,13 +224,13 @@ def _change_summary(
         n = values["lulc_alt_year"] - values["lulc_bas_year"]
         if n > 0:
             out["n_years"] = n
-            out["change_tC_per_yr"] = float(carbon_kernels.annualise(out["change_tC"], n))
+            out["change_tC_per_yr"] = float(carbon_formulas.annualise(out["change_tC"], n))
             out["change_tCO2_per_yr"] = out["change_tC_per_yr"] * units.C_TO_CO2
     return out
 
 
 def _valuation(values: dict[str, Any]) -> float:
-    return carbon_kernels.valuation_factor(
+    return carbon_formulas.valuation_factor(
         values["price_per_metric_ton_of_c"],
         values["lulc_alt_year"] - values["lulc_bas_year"],
         values["discount_rate"],

@@ -1,4 +1,8 @@
-"""What every InVEST-compatible model shares: the runner record, vectors, table codes, totals."""
+"""What every InVEST-compatible model shares: the runner record, vectors, table codes, totals.
+
+Heavy libraries (geopandas, rasterio.features, numba's kernels) are imported inside the
+functions that need them: ``gep invest carbon`` uses none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import rasterio.features
 
 from gep.invest.args import Arg
 from gep.invest.frame import Frame
-from gep.kernels import reductions
+from gep.invest.tables import Table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -38,19 +40,16 @@ def read_vector(path: Path, *, name: str) -> gpd.GeoDataFrame:
     return read(path, name=name)
 
 
-def table_codes(table: pd.DataFrame) -> np.ndarray:
-    """The class codes of a biophysical table (its index), as int64."""
-    return table.index.to_numpy(dtype=np.int64)
+def table_codes(table: Table) -> np.ndarray:
+    """The class codes of a biophysical table (its key column), as int64."""
+    return np.asarray(table.index, dtype=np.int64)
 
 
 def nan_total(values: np.ndarray) -> float:
     """Sum of the finite values (NaN is nodata), in float64."""
+    from gep.kernels import reductions
+
     return reductions.nan_sum(values)
-
-
-def class_dtype(dtype: np.dtype) -> np.dtype:
-    """Type of land-cover codes in memory: integer files keep theirs, float files become int64."""
-    return dtype if np.issubdtype(dtype, np.integer) else np.dtype(np.int64)
 
 
 def vector_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
@@ -61,6 +60,8 @@ def vector_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
 
 def feature_mask(geom: Any, frame: Frame) -> tuple[tuple[slice, slice], np.ndarray]:
     """Window of the grid around ``geom`` and the pixel-centre mask of ``geom`` in it."""
+    import rasterio.features
+
     grid = frame.grid
     rows, cols = grid.shape
     resx, resy = grid.res

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from data_catalog.grid import Grid
 from gep.errors import CRSError, GridMismatchError, InputError, MissingClassError
+from gep.invest.grid import RasterGrid
 from gep.io import bands
-from gep.kernels import lookup, reductions
+from gep.kernels import classes as class_kernels
 
 if TYPE_CHECKING:
     pass
@@ -40,7 +39,7 @@ class RasterLayer:
 class Frame:
     """The common grid of a run and the window of each raster on it."""
 
-    grid: Grid
+    grid: RasterGrid
     windows: dict[str, tuple[slice, slice]] = field(default_factory=dict)
 
     @property
@@ -49,7 +48,7 @@ class Frame:
         return float(self.grid.cell_area_m2()[0, 0])
 
 
-def raster_grid(key: str, path: Path) -> Grid:
+def raster_grid(key: str, path: Path) -> RasterGrid:
     """Grid of a raster arg, requiring a projected CRS with a linear unit.
 
     Raises
@@ -58,14 +57,14 @@ def raster_grid(key: str, path: Path) -> Grid:
         Unreadable file; no CRS; geographic CRS.
     """
     try:
-        grid = Grid.from_file(path)
+        grid = RasterGrid.from_file(path)
     except CRSError as exc:
         raise CRSError(f"{key}: {exc}") from None
     except Exception as exc:  # rasterio raises several types for unreadable files
         raise InputError(f"{key}: {path} could not be opened as a GDAL raster ({exc})") from exc
     if grid.is_geographic:
         raise CRSError(
-            f"{key}: {path} is in a geographic CRS ({grid.crs.name}); InVEST and gep need a "
+            f"{key}: {path} is in a geographic CRS ({grid.crs_name}); InVEST and gep need a "
             "projected CRS in metres. Reproject it, e.g. gdalwarp -t_srs EPSG:32650 (UTM 50N)"
         )
     grid.linear_unit_factor()  # CRSError when the axis unit is not a length
@@ -74,7 +73,7 @@ def raster_grid(key: str, path: Path) -> Grid:
 
 def common_frame(
     reference: str,
-    grids: Mapping[str, Grid],
+    grids: Mapping[str, RasterGrid],
     paths: Mapping[str, Path],
     *,
     bbox: tuple[float, float, float, float] | None = None,
@@ -120,7 +119,7 @@ def common_frame(
     rows = int((top - bottom) / resy + 0.5)
     top = bottom + rows * resy
     transform = ref.transform.__class__(resx, 0.0, left, 0.0, -resy, top)
-    frame = Frame(Grid(ref.crs, transform, (rows, cols)))
+    frame = Frame(RasterGrid(ref.crs, transform, (rows, cols)))
     for key, grid in grids.items():
         g_left, _, _, g_top = grid.bounds
         c0 = int(round((left - g_left) / resx))
@@ -130,7 +129,12 @@ def common_frame(
 
 
 def _check_lattice(
-    key: str, grid: Grid, ref_key: str, ref: Grid, paths: Mapping[str, Path], method: str
+    key: str,
+    grid: RasterGrid,
+    ref_key: str,
+    ref: RasterGrid,
+    paths: Mapping[str, Path],
+    method: str,
 ) -> None:
     how = (
         f"InVEST would resample it ('{method}') onto the grid of {ref_key}; do that first, e.g. "
@@ -186,37 +190,16 @@ def read_layer(layer: RasterLayer, frame: Frame) -> Layer:
     return Layer(band.values)  # nodata is NaN now
 
 
-def read_layers(
-    layers: list[RasterLayer],
-    frame: Frame,
-    *,
-    warm: Callable[[list[np.dtype]], object] | None = None,
-) -> list[Layer]:
+def read_layers(layers: list[RasterLayer], frame: Frame) -> list[Layer]:
     """:func:`read_layer` of several rasters at once, two files at a time.
 
     GDAL decodes with the GIL released, so two files read concurrently use both cores even
-    where one file's blocks are too few to keep GDAL's own decoding threads busy.
-
-    Parameters
-    ----------
-    layers : list of RasterLayer
-        Rasters to read.
-    frame : Frame
-        Common window.
-    warm : callable, optional
-        Called with the files' data types while they are decoded: the model calls its numba
-        kernels on tiny arrays of those types, so that loading them from numba's on-disk cache
-        (tens of ms each) overlaps the reads instead of following them. Its errors are
-        ignored (the real call reports them).
+    where one file's blocks are too few to keep GDAL's own decoding threads busy. Nothing else
+    runs meanwhile: loading numba's kernels during the reads (as this function once offered)
+    did not shorten the runs on 2 cores, where both are CPU-bound.
     """
-    if warm is not None:
-        dtypes = [raster_dtype(layer.path) for layer in layers]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gep-read") as pool:
-        read = pool.map(lambda layer: read_layer(layer, frame), layers)  # submitted now
-        if warm is not None:
-            with contextlib.suppress(Exception):
-                warm(dtypes)
-        return list(read)
+        return list(pool.map(lambda layer: read_layer(layer, frame), layers))
 
 
 def raster_dtype(path: Path) -> np.dtype:
@@ -248,7 +231,11 @@ def _integer_codes(
 def _check_range(layer: RasterLayer, values: np.ndarray) -> None:
     assert layer.valid_range is not None
     lo, hi = layer.valid_range
-    vmin, vmax = reductions.nan_min_max(values)
+    # NaN-skipping minimum and maximum (inf and -inf when every value is NaN), in numpy: this
+    # runs in the reading threads, which must not wait for numba's import
+    flat = values.reshape(-1)
+    vmin = float(np.fmin.reduce(flat, initial=np.inf))
+    vmax = float(np.fmax.reduce(flat, initial=-np.inf))
     if not np.isfinite(vmin):
         raise InputError(f"{layer.key}: {layer.path} has no valid pixel in the analysis area")
     if vmin < lo or vmax > hi:
@@ -262,13 +249,15 @@ def _check_range(layer: RasterLayer, values: np.ndarray) -> None:
 
 def check_codes(classes: Layer, table_codes: np.ndarray, *, table: Path, raster: str) -> None:
     """Raise :class:`MissingClassError` (before any work) for codes absent from the table."""
-    missing = lookup.missing_codes(classes.values, table_codes, nodata=classes.nodata)
+    missing = class_kernels.missing_codes(classes.values, table_codes, nodata=classes.nodata)
     if missing.size:
         raise MissingClassError(str(table), raster, [int(c) for c in missing], column="lucode")
 
 
 def class_values(classes: Layer, codes: np.ndarray, values: np.ndarray, dtype: Any) -> np.ndarray:
     """Per-pixel table values through the numba lookup table (NaN for nodata)."""
+    from gep.kernels import lookup
+
     lut, offset = lookup.build_lut(codes, values, dtype=dtype)
     return lookup.apply_lut(classes.values, lut, offset, nodata=classes.nodata)
 

@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gep.errors import InputError
-from gep.invest.annual_water_yield import AWY_ARGS, execute_awy, prepare_awy
 from gep.invest.args import MODEL_ALIASES, check_args, load_args
-from gep.invest.carbon import CARBON_ARGS, execute_carbon, prepare_carbon
 from gep.invest.common import Progress, Runner
-from gep.invest.sdr import SDR_ARGS, execute_sdr, prepare_sdr
 from gep.io.atomic import remove_stale_partials, staged_folder
 
-if TYPE_CHECKING:
-    pass
-
-
-MODELS: dict[str, Runner] = {
-    "carbon": Runner(CARBON_ARGS, prepare_carbon, execute_carbon),
-    "annual_water_yield": Runner(AWY_ARGS, prepare_awy, execute_awy),
-    "sdr": Runner(SDR_ARGS, prepare_sdr, execute_sdr),
+#: Model id → (module, its runner's args, prepare and execute functions).
+_RUNNERS = {
+    "carbon": ("gep.invest.carbon", "CARBON_ARGS", "prepare_carbon", "execute_carbon"),
+    "annual_water_yield": (
+        "gep.invest.annual_water_yield",
+        "AWY_ARGS",
+        "prepare_awy",
+        "execute_awy",
+    ),
+    "sdr": ("gep.invest.sdr", "SDR_ARGS", "prepare_sdr", "execute_sdr"),
 }
+
+
+class _Models(Mapping[str, Runner]):
+    """The models' runners, each imported when first used.
+
+    A ``gep invest carbon`` process does not import the water-yield and SDR modules (and the
+    libraries they need: geopandas, the routing kernels).
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Runner] = {}
+
+    def __getitem__(self, model: str) -> Runner:
+        if model not in self._loaded:
+            module_name, *names = _RUNNERS[model]  # KeyError for an unknown model
+            module = importlib.import_module(module_name)
+            args, prepare, execute = (getattr(module, name) for name in names)
+            self._loaded[model] = Runner(args, prepare, execute)
+        return self._loaded[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_RUNNERS)
+
+    def __len__(self) -> int:
+        return len(_RUNNERS)
+
+
+#: Model id → :class:`~gep.invest.common.Runner` (``carbon``, ``annual_water_yield``, ``sdr``).
+MODELS: Mapping[str, Runner] = _Models()
 
 
 def run_invest(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import rasterio.features
 
 from gep import units
@@ -32,7 +31,7 @@ from gep.invest.frame import (
     read_layers,
     write_layer,
 )
-from gep.invest.tables import Column, read_invest_table
+from gep.invest.tables import Column, Table, read_invest_table
 from gep.io.bands import BackgroundWriter
 from gep.kernels import reductions
 
@@ -88,7 +87,7 @@ class SDRInputs:
 
     rasters: dict[str, Layer]
     landcover: Layer
-    usle: pd.DataFrame
+    usle: Table
     drainage: np.ndarray | None
     watersheds: gpd.GeoDataFrame
     inside: np.ndarray
@@ -162,9 +161,9 @@ def execute_sdr(inputs: SDRInputs, out: Path) -> dict[str, Any]:
     from gep.routing.staged_sdr import staged_sdr
 
     codes = table_codes(inputs.usle)
-    usle_c = inputs.usle["usle_c"].to_numpy(dtype=np.float64)
+    usle_c = inputs.usle["usle_c"]
     # C·P per class in float64, then float32 per pixel: InVEST's cp.tif, bit for bit
-    cp = cover_practice(usle_c, inputs.usle["usle_p"].to_numpy(dtype=np.float64))
+    cp = cover_practice(usle_c, inputs.usle["usle_p"])
     arrays = {n: inputs.rasters.pop(r).values for n, r in SDR_KERNEL_INPUTS.items()}
     arrays["usle_c"] = class_values(inputs.landcover, codes, usle_c, np.float32)
     arrays["cover_practice"] = class_values(inputs.landcover, codes, cp, np.float32)

@@ -5,8 +5,9 @@ a ``valid`` mask, float64 for integer inputs) — the right object for the catal
 services, but each step is a full pass over memory. The InVEST-compatible runners
 (:mod:`gep.invest`) and the benchmarks only need the values on a known window, so they
 read here: one windowed ``rasterio`` read into the file's float type (float32 stays float32),
-GDAL decoding on every core (``NUM_THREADS``), and nodata turned into NaN in place by a numba
-kernel.
+GDAL decoding on every core (``NUM_THREADS``), and nodata turned into NaN in place (numpy:
+reading does not import numba, whose import and cache loading cost a command-line process
+about 0.3 s; the NaN pass of the writes, :func:`fill_nan`, loads it when first used).
 
 Writes go to GDAL's COG driver with ZSTD level 1 (``PERFORMANCE.md``: compressed writes are the
 slowest stage; level 1 is ≈ 6× faster than GDAL's default), overviews only above 4096 cells a
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 import rasterio
 from affine import Affine
@@ -67,22 +67,23 @@ class Band:
     transform: Affine
 
 
-@numba.njit(nogil=True, cache=True, parallel=True)
-def _mask_sentinel(values, sentinel):  # pragma: no cover - numba
+#: Pixels per step of :func:`_mask_sentinel` (bounds its boolean temporary to 1 MiB).
+_STEP = 1 << 20
+
+
+def _mask_sentinel(values: np.ndarray, sentinel: Any) -> None:
+    """Set the pixels equal to ``sentinel`` to NaN, in place (C-contiguous float array)."""
     flat = values.reshape(-1)
     nan = values.dtype.type(np.nan)
-    for i in numba.prange(flat.size):
-        if flat[i] == sentinel:
-            flat[i] = nan
+    for i in range(0, flat.size, _STEP):
+        part = flat[i : i + _STEP]
+        np.copyto(part, nan, where=part == sentinel)
 
 
-@numba.njit(nogil=True, cache=True, parallel=True)
-def _fill_nan(values, fill, out):  # pragma: no cover - numba
-    flat = values.reshape(-1)
-    dst = out.reshape(-1)
-    for i in numba.prange(flat.size):
-        v = flat[i]
-        dst[i] = fill if v != v else v
+def _fill_nan(values: np.ndarray, fill: Any, out: np.ndarray) -> None:
+    from gep.io.band_kernels import fill_nan_into  # numba: imported when first needed
+
+    fill_nan_into(values, fill, out)
 
 
 def fill_nan(values: np.ndarray, nodata: float) -> None:

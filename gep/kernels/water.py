@@ -403,36 +403,6 @@ def annual_water_yield(
     return fraction, aet, water_yield
 
 
-@numba.njit(nogil=True, cache=True, parallel=True)
-def _shed_sums(wyield, aet, precip, demand, has_demand, mask, row_area, out):
-    # pragma: no cover - numba.  out[r]: Σ & n of wyield, Σ wyield·area, aet, precip, demand
-    rows, cols = mask.shape
-    for r in numba.prange(rows):
-        s = np.zeros(9)
-        for c in range(cols):
-            if not mask[r, c]:
-                continue
-            v = wyield[r, c]
-            if v == v:
-                s[0] += v
-                s[1] += 1.0
-                s[2] += v * row_area[r]
-            v = aet[r, c]
-            if v == v:
-                s[3] += v
-                s[4] += 1.0
-            v = precip[r, c]
-            if v == v:
-                s[5] += v
-                s[6] += 1.0
-            if has_demand:
-                v = demand[r, c]
-                if v == v:
-                    s[7] += v
-                    s[8] += 1.0
-        out[r] = s
-
-
 def watershed_sums(
     water_yield: np.ndarray,
     aet: np.ndarray,
@@ -462,7 +432,9 @@ def watershed_sums(
     -------
     dict
         ``wyield_sum``, ``wyield_n``, ``wyield_m3``, ``aet_sum``, ``aet_n``, ``precip_sum``,
-        ``precip_n``, ``demand_sum``, ``demand_n`` (float64 sums over rows, added in row order).
+        ``precip_n``, ``demand_sum``, ``demand_n`` (float64 sums; a few masked numpy
+        reductions: a compiled parallel kernel stalled on a busy 2-core machine and cost more
+        to load than these passes take).
 
     References
     ----------
@@ -479,15 +451,17 @@ def watershed_sums(
     >>> s["wyield_sum"], s["wyield_n"], s["wyield_m3"]
     (800.0, 2, 8000.0)
     """
-    rows = mask.shape[0]
-    out = np.zeros((rows, 9))
-    area = np.ascontiguousarray(np.broadcast_to(np.reshape(cell_area_m2, (-1,)), (rows,)))
-    dem = demand if demand is not None else np.zeros((1, 1))
-    _shed_sums(water_yield, aet, precipitation, dem, demand is not None, mask, area * 1e-3, out)
-    t = out.sum(axis=0)
-    keys = ("wyield_sum", "wyield_n", "wyield_m3", "aet_sum", "aet_n", "precip_sum", "precip_n")
-    res: dict[str, float] = {k: float(v) for k, v in zip(keys, t[:7], strict=True)}
-    res.update(demand_sum=float(t[7]), demand_n=float(t[8]))
-    for k in ("wyield_n", "aet_n", "precip_n", "demand_n"):
-        res[k] = int(res[k])
+    res: dict[str, float] = {}
+    row_m3 = np.reshape(cell_area_m2, (-1, 1)) * 1e-3  # m² × 0.001 m mm-1, per row
+    named = {"wyield": water_yield, "aet": aet, "precip": precipitation, "demand": demand}
+    for name, values in named.items():
+        if values is None:
+            res[f"{name}_sum"], res[f"{name}_n"] = 0.0, 0
+            continue
+        valid = mask & ~np.isnan(values)
+        res[f"{name}_sum"] = float(np.sum(values, where=valid, dtype=np.float64))
+        res[f"{name}_n"] = int(np.count_nonzero(valid))
+        if name == "wyield":
+            by_row = np.sum(values, axis=1, where=valid, dtype=np.float64, keepdims=True)
+            res["wyield_m3"] = float(np.sum(by_row * np.broadcast_to(row_m3, by_row.shape)))
     return res
