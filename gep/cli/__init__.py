@@ -169,6 +169,7 @@ def invest(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("gep-invest-output"),
 ) -> None:
     """Run gep's implementation of an InVEST model on InVEST-style inputs."""
+    from rich.markup import escape
     from rich.table import Table
 
     from gep.invest.run import run_invest
@@ -183,7 +184,8 @@ def invest(
             table.add_row(key, f"{value:,.6g}")
         elif isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
             for sub_key, sub_value in value.items():
-                table.add_row(f"{key}[{sub_key}]", f"{sub_value:,.6g}")
+                # escaped: rich would read "[price]" as a style tag and drop it
+                table.add_row(escape(f"{key}[{sub_key}]"), f"{sub_value:,.6g}")
     console.print(table)
 
 

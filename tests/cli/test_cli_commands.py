@@ -60,6 +60,8 @@ def test_invest_command_matches_the_stored_invest_totals(tmp_path):
     ours = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     theirs = json.loads((case / "invest" / "carbon" / "totals.json").read_text(encoding="utf-8"))
     assert ours["change_tC"] == pytest.approx(theirs["totals"]["change_tC"], rel=1e-6)
+    # nested totals are printed with their keys (not read as rich markup and dropped)
+    assert "valuation[discount_rate]" in result.output
 
 
 def test_invest_command_refuses_an_unknown_model(tmp_path):
