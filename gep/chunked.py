@@ -123,9 +123,10 @@ def write_outputs(
 ) -> Written:
     """Compute and write the outputs of ``ds`` block by block with one shared dask graph.
 
-    Each output becomes ``out_dir/<name>.tif`` (tiled 512², ZSTD level 1, predictor 3, NaN
-    written as the lowest float32, ``units`` tag); files appear atomically (temporary name,
-    then :func:`os.replace`). Float64 outputs are stored as float32.
+    Each output becomes ``out_dir/<name>.tif`` (tiled 512², NaN written as the lowest
+    float32, ``units`` tag; ZSTD level 1 with predictor 3 as published); files appear
+    atomically (temporary name, then :func:`os.replace`). Float64 outputs are stored as
+    float32.
 
     Parameters
     ----------
@@ -223,11 +224,14 @@ def write_windows(
     """Compute, write and hand over the outputs one window of the grid at a time.
 
     For each ``block``² window, ``compute(window)`` returns the values of every output in the
-    window; they are written into ``out_dir/<name>.tif`` (tiled, ZSTD, the dtype given, NaN
-    as the float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g.
-    per-unit sums). The write and ``on_block`` of one window run in a second thread while the
-    next window is computed, so at most two windows are in memory; GDAL's block cache is held
-    to :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end (COGs with ``cog``).
+    window; they are written into ``out_dir/<name>.tif`` (tiled, the dtype given, NaN as the
+    float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g. per-unit
+    sums). The write and ``on_block`` of one window run in a second thread while the next
+    window is computed, so at most two windows are in memory; GDAL's block cache is held to
+    :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end: with ``cog``, as COGs
+    (ZSTD level 1, predictor 3) whose overviews were built from the windows as they were
+    written (:mod:`gep.io.cog`); otherwise as the tiled ZSTD GeoTIFFs written
+    (:mod:`gep.io.window_files`).
 
     Parameters
     ----------
