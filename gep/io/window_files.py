@@ -109,7 +109,8 @@ def open_targets(
     """
     targets, tmp_paths = [], {}
     size = grid.shape[0] * grid.shape[1]
-    raw = sum(size * np.dtype(dtype).itemsize for dtype, _ in outputs.values()) <= RAW_TMP_BYTES
+    # uncompressed only when the COG conversion re-encodes them; published as written otherwise
+    raw = cog and sum(size * np.dtype(t).itemsize for t, _ in outputs.values()) <= RAW_TMP_BYTES
     for name, (dtype, units) in outputs.items():
         floating = np.issubdtype(dtype, np.floating)
         nodata = FLOAT_NODATA if floating else None

@@ -119,3 +119,15 @@ def test_window_off_the_level_grid_is_refused(tmp_path: Path) -> None:
         targets, _ = window_files.open_targets(stack, types, grid, tmp_path, True)
         with pytest.raises(ValueError, match="multiple of"):
             targets[0][(slice(3, 515), slice(0, 512))] = np.zeros((512, 512), np.float32)
+
+
+def test_files_published_as_written_are_compressed(values: np.ndarray, tmp_path: Path) -> None:
+    """Without COGs the temporary files are the outputs: ZSTD, never left uncompressed."""
+    grid = _grid(values.shape)
+    path = chunked.write_windows(
+        {"q": (np.dtype(np.float32), "t yr-1")}, grid, tmp_path, lambda w: [values[w]], cog=False
+    )["q"]
+    with rasterio.open(path) as src:
+        assert src.compression is not None and src.compression.name.lower() == "zstd"
+        assert src.overviews(1) == []
+        np.testing.assert_array_equal(src.read(1, masked=True).filled(np.nan), values)
