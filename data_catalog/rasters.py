@@ -147,7 +147,6 @@ def _as_continuous(
     """Float values with NaN for ``nodata``; ``own``: ``da``'s values may be changed in place."""
     if not np.issubdtype(da.dtype, np.floating):
         da = da.astype(np.float64)
-        own = da.chunks is None
     if nodata is None:
         return da
     if np.isnan(nodata):
