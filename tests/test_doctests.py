@@ -7,6 +7,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -36,7 +37,9 @@ def test_every_package_module_is_found():
 
 
 @pytest.mark.parametrize("name", _modules())
-def test_doctests(name: str) -> None:
+def test_doctests(name: str, tmp_path, monkeypatch) -> None:
+    # examples that make folders with tempfile (gep.io.atomic's) make them under tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     module = importlib.import_module(name)
     result = doctest.testmod(
         module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -8,6 +8,7 @@ so that a fresh clone with only ``pip install -e .[test]`` still tests it.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -41,7 +42,11 @@ def _outputs_text(nb) -> str:
     )
 
 
-def test_researcher_notebook_executes(tmp_path):
+def test_researcher_notebook_executes(tmp_path, monkeypatch):
+    # the notebook's report folder (tempfile.mkdtemp) goes under tmp_path, not /tmp: the
+    # kernel reads TMPDIR, the in-process fallback tempfile.tempdir
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     if _has_python3_kernel():
         from nbclient import NotebookClient

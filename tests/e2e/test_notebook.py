@@ -10,7 +10,9 @@ from nbclient import NotebookClient
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "planner_walkthrough.ipynb"
 
 
-def test_planner_walkthrough_executes(tmp_path):
+def test_planner_walkthrough_executes(tmp_path, monkeypatch):
+    # the notebook's work folder (tempfile.mkdtemp in the kernel) goes under tmp_path, not /tmp
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -24,3 +26,4 @@ def test_planner_walkthrough_executes(tmp_path):
     assert "difference 0 fen" in outputs
     assert "coefficients.csv" in outputs
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert list(tmp_path.glob("gep-planner-*")), "the notebook's folder is under TMPDIR"
