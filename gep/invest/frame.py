@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from data_catalog.grid import Grid
 from gep.errors import CRSError, GridMismatchError, InputError, MissingClassError
-from gep.invest.grid import RasterGrid
 from gep.io import bands
 from gep.kernels import classes as class_kernels
 
@@ -39,7 +39,7 @@ class RasterLayer:
 class Frame:
     """The common grid of a run and the window of each raster on it."""
 
-    grid: RasterGrid
+    grid: Grid
     windows: dict[str, tuple[slice, slice]] = field(default_factory=dict)
 
     @property
@@ -48,7 +48,7 @@ class Frame:
         return float(self.grid.cell_area_m2()[0, 0])
 
 
-def raster_grid(key: str, path: Path) -> RasterGrid:
+def raster_grid(key: str, path: Path) -> Grid:
     """Grid of a raster arg, requiring a projected CRS with a linear unit.
 
     Raises
@@ -57,14 +57,14 @@ def raster_grid(key: str, path: Path) -> RasterGrid:
         Unreadable file; no CRS; geographic CRS.
     """
     try:
-        grid = RasterGrid.from_file(path)
+        grid = Grid.from_file(path)
     except CRSError as exc:
         raise CRSError(f"{key}: {exc}") from None
     except Exception as exc:  # rasterio raises several types for unreadable files
         raise InputError(f"{key}: {path} could not be opened as a GDAL raster ({exc})") from exc
     if grid.is_geographic:
         raise CRSError(
-            f"{key}: {path} is in a geographic CRS ({grid.crs_name}); InVEST and gep need a "
+            f"{key}: {path} is in a geographic CRS ({grid.crs.name}); InVEST and gep need a "
             "projected CRS in metres. Reproject it, e.g. gdalwarp -t_srs EPSG:32650 (UTM 50N)"
         )
     grid.linear_unit_factor()  # CRSError when the axis unit is not a length
@@ -73,7 +73,7 @@ def raster_grid(key: str, path: Path) -> RasterGrid:
 
 def common_frame(
     reference: str,
-    grids: Mapping[str, RasterGrid],
+    grids: Mapping[str, Grid],
     paths: Mapping[str, Path],
     *,
     bbox: tuple[float, float, float, float] | None = None,
@@ -119,7 +119,7 @@ def common_frame(
     rows = int((top - bottom) / resy + 0.5)
     top = bottom + rows * resy
     transform = ref.transform.__class__(resx, 0.0, left, 0.0, -resy, top)
-    frame = Frame(RasterGrid(ref.crs, transform, (rows, cols)))
+    frame = Frame(Grid(ref.crs, transform, (rows, cols)))
     for key, grid in grids.items():
         g_left, _, _, g_top = grid.bounds
         c0 = int(round((left - g_left) / resx))
@@ -130,9 +130,9 @@ def common_frame(
 
 def _check_lattice(
     key: str,
-    grid: RasterGrid,
+    grid: Grid,
     ref_key: str,
-    ref: RasterGrid,
+    ref: Grid,
     paths: Mapping[str, Path],
     method: str,
 ) -> None:

@@ -17,7 +17,7 @@ import pytest
 from tests.services.invest_inputs import awy_case, carbon_case
 
 #: Never needed by ``gep invest``'s carbon and water-yield runs.
-NEVER = ("pandas", "geopandas", "pyogrio", "dask", "xarray", "matplotlib", "pyproj", "duckdb")
+NEVER = ("pandas", "geopandas", "pyogrio", "dask", "xarray", "matplotlib", "duckdb")
 
 #: Not needed by carbon either: its pass is numpy (the water-yield kernels are numba).
 NOT_FOR_CARBON = ("numba", "scipy", "shapely")
@@ -64,7 +64,7 @@ def test_water_yield_run_imports_no_dask_xarray_or_matplotlib(tmp_path: Path) ->
     args = awy_case(tmp_path)  # its watersheds are read with geopandas (pandas, pyogrio)
     code, modules = _gep_in_process("invest", "annual_water_yield", args, "--out", tmp_path / "o")
     assert code == 0 and (tmp_path / "o" / "per_pixel" / "wyield.tif").is_file()
-    assert not modules & (set(NEVER) - {"pandas", "geopandas", "pyogrio", "pyproj"})
+    assert not modules & (set(NEVER) - {"pandas", "geopandas", "pyogrio"})
 
 
 @pytest.mark.parametrize("module", ["gep.invest", "gep.invest.run", "gep.invest.carbon"])

@@ -41,7 +41,7 @@ def test_watersheds_read_with_their_ids_and_bounds(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["ws.geojson", "ws_wgs84.gpkg"])
-def test_other_files_go_through_geopandas(tmp_path: Path, name: str) -> None:
+def test_other_formats_and_crs_are_reprojected(tmp_path: Path, name: str) -> None:
     crs = "EPSG:4326" if "wgs84" in name else "EPSG:32650"
     path = _write(tmp_path / name, [3, 1, 7], crs=crs)
     features = read_features(path, name="watersheds", id_field="ws_id", crs=UTM50)
@@ -60,7 +60,7 @@ def test_other_files_go_through_geopandas(tmp_path: Path, name: str) -> None:
         ([1, 2, 3], "basin", r"expected the field 'ws_id' but did not find it \(fields: "),
     ],
 )
-def test_id_problems_read_the_same_on_both_paths(
+def test_id_problems_are_named_for_every_format(
     tmp_path: Path, suffix: str, ids: list, field: str, message: str
 ) -> None:
     path = _write(tmp_path / f"ws{suffix}", ids, field=field)
