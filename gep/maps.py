@@ -300,9 +300,10 @@ def _overview(path: Path, factor: int, shape: tuple[int, ...]) -> np.ndarray | N
     with rasterio.open(path) as src:
         if (src.height, src.width) != tuple(shape) or factor not in src.overviews(1):
             return None
-        level = src.overviews(1).index(factor)
-    with rasterio.open(path, overview_level=level) as src:
-        return src.read(1, masked=True).astype(np.float64).filled(np.nan)
+        out_shape = (-(-src.height // factor), -(-src.width // factor))
+        # read at the overview's size: GDAL serves it from that overview, nothing resampled
+        values = src.read(1, out_shape=out_shape, masked=True)
+    return values.astype(np.float64).filled(np.nan)
 
 
 def raster_map(

@@ -73,8 +73,9 @@ def zone_raster(polygons: gpd.GeoDataFrame, grid: Grid, *, id_field: str) -> Zon
     ]
     # GDAL rasterises in chunks of rows that fit its block cache, walking every polygon for
     # every chunk: under a small cache (gep run's) a band of a 30 m grid took several times
-    # longer. The output is this array itself (nothing is cached), so one chunk may be all of it.
-    # rasterio takes GDAL_CACHEMAX in bytes.
+    # longer. With room for the whole output it is one chunk (rasterio then holds up to twice
+    # the output in temporary memory: callers pass bands, not whole large grids). rasterio
+    # takes GDAL_CACHEMAX in bytes.
     out_bytes = 4 * grid.shape[0] * grid.shape[1]
     with rasterio.Env(GDAL_CACHEMAX=max(64 * 2**20, out_bytes + 2**24)):
         zones = rasterio.features.rasterize(

@@ -186,18 +186,33 @@ class _TypeSums:
         lut, names, entry_id = type_lookup(cat, year)
         return cls(cat, lut, entry_id, len(names))
 
+    pending: dict[tuple[int, int, int, int], np.ndarray] = field(default_factory=dict)
+
     def start(self, n_quantities: int) -> None:
         self.totals = TypeTotals(n_quantities, self.n_types)
 
+    def remember(self, window: tuple[slice, slice], source: WindowSource) -> None:
+        """Type the window's land cover as the services read it (no second read in ``add``)."""
+        self.pending[_key(window)] = self._index(source.raster(self.entry_id))
+
     def add(self, window: tuple[slice, slice], values: list[Any]) -> None:
         assert self.totals is not None
-        landcover = self.cat.raster(self.entry_id, window=window)
-        index = apply_types(landcover.values, landcover.coords["valid"].values, self.lut)
+        index = self.pending.pop(_key(window), None)
+        if index is None:  # routed outputs: the land cover of the window is read here
+            index = self._index(self.cat.raster(self.entry_id, window=window))
         self.totals.add(index, [np.asarray(v) for v in values])
+
+    def _index(self, landcover: xr.DataArray) -> np.ndarray:
+        return apply_types(landcover.values, landcover.coords["valid"].values, self.lut)
 
     def result(self) -> list[tuple[np.ndarray, np.ndarray]]:
         assert self.totals is not None
         return self.totals.result()
+
+
+def _key(window: tuple[slice, slice]) -> tuple[int, int, int, int]:
+    rows, cols = window
+    return (rows.start, rows.stop, cols.start, cols.stop)
 
 
 def _accounted_meta(services: list[str], year: int) -> dict[tuple[str, int], xr.DataArray]:
@@ -250,7 +265,11 @@ def _windows_written_and_summed(
     sums = _accumulators(levels, len(meta))
 
     def compute(window: tuple[slice, slice]) -> list[np.ndarray]:
-        return _window_quantities(services, run, WindowSource(source, window))
+        inputs = WindowSource(source, window)
+        values = _window_quantities(services, run, inputs)
+        if types is not None:
+            types.remember(window, inputs)
+        return values
 
     def add(window: tuple[slice, slice], values: list[Any]) -> None:
         for accumulator in sums:
