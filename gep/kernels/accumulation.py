@@ -156,9 +156,8 @@ def topological_order(flow_dir: np.ndarray, algorithm: str) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(fdir, weights, order, unit):  # pragma: no cover - numba
+def _accumulate_d8(fdir, weights, order, unit, acc):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
-    acc = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
@@ -175,10 +174,9 @@ def _accumulate_d8(fdir, weights, order, unit):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(fdir, weights, order, unit):  # pragma: no cover - numba
+def _accumulate_mfd(fdir, weights, order, unit, acc):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     sums = mfd_weight_sums(fdir)
-    acc = np.full((n_rows, n_cols), np.nan)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
@@ -240,10 +238,34 @@ def flow_accumulation(
     >>> flow_accumulation(np.array([[0, 0, 0]], dtype=np.uint8), "d8")
     array([[1., 2., 3.]])
     """
-    algo = check_algorithm(algorithm)
     fdir = np.ascontiguousarray(flow_dir)
     if order is None:
-        order = topological_order(fdir, algo)
+        order = topological_order(fdir, algorithm)
+    acc = np.full(fdir.shape, np.nan)
+    return accumulate_into(fdir, algorithm, weights, order, acc)
+
+
+def accumulate_into(
+    flow_dir: np.ndarray,
+    algorithm: str,
+    weights: np.ndarray | None,
+    order: np.ndarray,
+    acc: np.ndarray,
+) -> np.ndarray:
+    """:func:`flow_accumulation` of the pixels of ``order`` only, written into ``acc``.
+
+    The other pixels of ``acc`` (float64) keep their values and are read as they are by the
+    pixels they drain into: a tile's ring holding its neighbours' results, for example
+    (:mod:`gep.routing.tiled_flow`). Each pixel pulls from its donors in a fixed order, so
+    its value depends only on theirs, never on the order of the pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        ``acc``.
+    """
+    algo = check_algorithm(algorithm)
+    fdir = np.ascontiguousarray(flow_dir)
     if weights is None:  # every weight 1, without a raster of ones
         w = np.ones((1, 1))
     else:
@@ -254,9 +276,11 @@ def flow_accumulation(
             raise ValueError(
                 f"flow_accumulation: weights have shape {w.shape}, the directions {fdir.shape}"
             )
+    if acc.shape != fdir.shape or acc.dtype != np.float64 or not acc.flags.c_contiguous:
+        raise ValueError("accumulate_into: acc must be C-contiguous float64 of the grid's shape")
     if algo == "d8":
-        return _accumulate_d8(fdir, w, order, weights is None)
-    return _accumulate_mfd(fdir, w, order, weights is None)
+        return _accumulate_d8(fdir, w, order, weights is None, acc)
+    return _accumulate_mfd(fdir, w, order, weights is None, acc)
 
 
 def check_algorithm(algorithm: str) -> str:

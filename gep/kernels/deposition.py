@@ -31,13 +31,12 @@ def _trap(f_in, sdr_i, sdr_dn, e_i):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _deposition_d8(fdir, e_prime, sdr, order, deposition):  # pragma: no cover - numba
+def _deposition_d8(fdir, e_prime, sdr, order, deposition, flux):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
-    # float64 inside: InVEST's ManagedRaster caches blocks as double and rounds to float32
-    # only when writing the raster (the deposition is only written: float32 at once, into
-    # ``deposition``, which may be ``e_prime`` itself: a pixel's E' is read just before its
-    # deposition is written, and never again)
-    flux = np.full((n_rows, n_cols), np.nan)
+    # float64 inside (``flux``): InVEST's ManagedRaster caches blocks as double and rounds to
+    # float32 only when writing the raster (the deposition is only written: float32 at once,
+    # into ``deposition``, which may be ``e_prime`` itself: a pixel's E' is read just before
+    # its deposition is written, and never again)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
@@ -106,11 +105,10 @@ def _mfd_sdr_downslope(fdir, sdr, r, c):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _deposition_mfd(fdir, e_prime, sdr, order, deposition):  # pragma: no cover - numba
+def _deposition_mfd(fdir, e_prime, sdr, order, deposition, flux):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
     sums = mfd_weight_sums(fdir)
-    # float64 inside, as for D8 (the deposition written into ``deposition``, as for D8)
-    flux = np.full((n_rows, n_cols), np.nan)
+    # float64 inside (``flux``), as for D8 (the deposition written into ``deposition``)
     for p in order:
         r = p // n_cols
         c = p - r * n_cols
@@ -176,7 +174,8 @@ def sediment_deposition(
     kernel = _deposition_d8 if algo == "d8" else _deposition_mfd
     # inputs as given (float32 or float64; each value is read as float64 in the kernel)
     deposition = np.full(fdir.shape, np.nan, dtype=np.float32)
-    deposition, flux = kernel(fdir, _floating(e_prime), _floating(sdr), order, deposition)
+    flux = np.full(fdir.shape, np.nan)
+    kernel(fdir, _floating(e_prime), _floating(sdr), order, deposition, flux)
     return deposition, flux.astype(np.float32)
 
 
@@ -198,9 +197,35 @@ def deposition_in_place(
         band = slice(r0, r0 + 256)
         e_prime[band][fdir[band] == nodata] = np.nan
     kernel = _deposition_d8 if algo == "d8" else _deposition_mfd
-    deposition, flux = kernel(fdir, e_prime, _floating(sdr), order, e_prime)
+    deposition, flux = kernel(
+        fdir, e_prime, _floating(sdr), order, e_prime, np.full(fdir.shape, np.nan)
+    )
     del flux
     return deposition
+
+
+def deposition_into(
+    flow_dir: np.ndarray,
+    algorithm: str,
+    e_prime: np.ndarray,
+    sdr: np.ndarray,
+    order: np.ndarray,
+    deposition: np.ndarray,
+    flux: np.ndarray,
+) -> None:
+    """:func:`sediment_deposition` of the pixels of ``order`` only, into the given arrays.
+
+    ``flux`` (float64) of the pixels outside ``order`` is read as it is by the pixels they
+    drain into (a tile's ring holding its neighbours' fluxes: :mod:`gep.routing.tiled_flow`);
+    ``sdr`` is read on the receivers. Each pixel pulls from its donors in a fixed order, so
+    its values never depend on the order of the pass.
+    """
+    if flux.dtype != np.float64 or deposition.dtype != np.float32:
+        raise ValueError("deposition_into: flux must be float64 and deposition float32")
+    kernel = _deposition_d8 if str(algorithm).lower() == "d8" else _deposition_mfd
+    kernel(
+        np.ascontiguousarray(flow_dir), _floating(e_prime), _floating(sdr), order, deposition, flux
+    )
 
 
 def _floating(values: np.ndarray) -> np.ndarray:

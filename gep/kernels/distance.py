@@ -30,13 +30,8 @@ def _weight(weights, r, c):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _distance_d8(fdir, channel, weights, steps, order):  # pragma: no cover - numba
+def _distance_d8(fdir, channel, weights, steps, order, dist):  # pragma: no cover - numba
     n_rows, n_cols = fdir.shape
-    dist = np.full((n_rows, n_cols), np.nan)
-    for r in range(n_rows):
-        for c in range(n_cols):
-            if channel[r, c]:
-                dist[r, c] = 0.0
     for k in range(order.size - 1, -1, -1):
         p = order[k]
         r = p // n_cols
@@ -53,13 +48,8 @@ def _distance_d8(fdir, channel, weights, steps, order):  # pragma: no cover - nu
 
 
 @numba.njit(cache=True)
-def _distance_mfd(fdir, channel, weights, steps, own_weight, order):  # pragma: no cover
+def _distance_mfd(fdir, channel, weights, steps, own_weight, order, dist):  # pragma: no cover
     n_rows, n_cols = fdir.shape
-    dist = np.full((n_rows, n_cols), np.nan)
-    for r in range(n_rows):
-        for c in range(n_cols):
-            if channel[r, c]:
-                dist[r, c] = 0.0
     for k in range(order.size - 1, -1, -1):
         p = order[k]
         r = p // n_cols
@@ -135,14 +125,47 @@ def distance_to_channel(
     the landscape: a GIS and field numerical assessment. Catena 75, 268–277.
     pygeoprocessing 2.4.11, ``routing.distance_to_channel_d8`` / ``_mfd``.
     """
+    fdir = np.ascontiguousarray(flow_dir)
+    if order is None:
+        order = topological_order(fdir, algorithm)
+    chan = np.ascontiguousarray(channel, dtype=np.bool_)
+    dist = np.where(chan, 0.0, np.nan)
+    return distance_into(
+        fdir, chan, algorithm, weights, order, dist, convention=convention, cell_size=cell_size
+    )
+
+
+def distance_into(
+    flow_dir: np.ndarray,
+    channel: np.ndarray,
+    algorithm: str,
+    weights: np.ndarray | None,
+    order: np.ndarray,
+    dist: np.ndarray,
+    *,
+    convention: str = "invest",
+    cell_size: float = 1.0,
+) -> np.ndarray:
+    """:func:`distance_to_channel` of the pixels of ``order`` only, written into ``dist``.
+
+    ``dist`` (float64) must hold 0 on the channel pixels; its other pixels outside ``order``
+    keep their values and are read as they are by the pixels draining into them (a tile's
+    ring holding its neighbours' results: :mod:`gep.routing.tiled_flow`). Each pixel pulls
+    from its receivers in a fixed order, so its value never depends on the order of the pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        ``dist``.
+    """
     algo = check_algorithm(algorithm)
     if convention not in ("invest", "metres"):
         raise ValueError(
             f"distance_to_channel: convention must be 'invest' or 'metres', got {convention!r}"
         )
     fdir = np.ascontiguousarray(flow_dir)
-    if order is None:
-        order = topological_order(fdir, algo)
+    if dist.shape != fdir.shape or dist.dtype != np.float64 or not dist.flags.c_contiguous:
+        raise ValueError("distance_into: dist must be C-contiguous float64 of the grid's shape")
     metres = convention == "metres"
     if weights is None:
         w = np.ones(fdir.shape)
@@ -154,6 +177,6 @@ def distance_to_channel(
         steps = _UNIT_STEPS * cell_size if metres else np.ones(8)
     chan = np.ascontiguousarray(channel, dtype=np.bool_)
     if algo == "d8":
-        return _distance_d8(fdir, chan, w, steps, order)
+        return _distance_d8(fdir, chan, w, steps, order, dist)
     own = metres or weights is None
-    return _distance_mfd(fdir, chan, w, steps, own, order)
+    return _distance_mfd(fdir, chan, w, steps, own, order, dist)

@@ -9,10 +9,12 @@ once:
 * the pits are filled tile by tile (:func:`gep.routing.fill_pits_tiled`, Barnes 2016);
 * the steps that are per pixel (slope, LS, RKLS, W and S, W̄ and S̄, D_up, IC, SDR, E', export)
   run on bands of rows read back from the scratch files;
-* only the flow passes (directions, topological order, accumulations, streams, D_dn,
-  deposition) hold whole grids, and only the few compact ones each pass reads: flow
-  directions (4 bytes a pixel for MFD), the order (4), the pass's weights (4) and its result
-  (8): about 21–29 bytes a pixel at the peak instead of about 130.
+* the flow passes (directions, accumulations, streams, D_dn, deposition) run through
+  :mod:`gep.routing.flow_passes`: on grids up to :data:`~gep.routing.flow_passes.WHOLE_GRID_PIXELS`
+  they hold the few compact whole grids each pass reads (directions, order, the pass's
+  weights and result: about 21–29 bytes a pixel at the peak instead of about 130); larger
+  grids go by tiles (:mod:`gep.routing.tiled_flow`), holding a tile and the tiles' border
+  lines, with the same results to the bit.
 
 What depends only on the terrain (filled DEM, slope, directions, order, accumulation,
 streams, S̄) is routed once per DEM, valid mask and stream settings and reused by every later
@@ -38,8 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from gep.io.memory import release_free_memory
-from gep.kernels import accumulation, deposition, distance, flowdir, streams, terrain
+from gep.kernels import terrain
 from gep.kernels.connectivity import (
     connectivity_index,
     cover_weight,
@@ -48,6 +49,7 @@ from gep.kernels.connectivity import (
     upslope_in_place,
 )
 from gep.kernels.sdr import _check_inputs, _masked, _soil_loss
+from gep.routing.flow_passes import FlowPasses, flow_passes
 from gep.routing.scratch import Scratch, ScratchArray, remove_stale, row_bands
 from gep.routing.tiled_fill import fill_pits_tiled
 
@@ -59,6 +61,10 @@ BAND_PIXELS = 1 << 20
 
 #: Window edge of the reads of the inputs (the streamed run's chunks).
 READ_WINDOW = 1024
+
+#: Route by tiles of this edge (a multiple of 256); None: whole grids while they are small
+#: (:func:`gep.routing.flow_passes.flow_passes`).
+ROUTE_TILE: int | None = None
 
 #: Inputs of :func:`staged_sdr`: a window ``(rows, cols)`` → the inputs' values there:
 #: ``dem``, ``erosivity``, ``erodibility``, ``usle_c``, ``cover_practice`` (float32 C·P) and
@@ -85,13 +91,14 @@ RESULTS = (
 class Routed:
     """The terrain's part of the SDR, in a scratch folder (reused while its key is current).
 
-    Arrays: ``slope`` (float32, %), ``fdir``, ``order``, ``fa`` (float64, pixels), ``stream``
-    (uint8), ``s_bar`` (float64), ``valid`` (bool).
+    Arrays: ``slope`` (float32, %), ``fdir`` (and ``order`` when routed whole), ``fa``
+    (float64, pixels), ``stream`` (uint8), ``s_bar`` (float64), ``valid`` (bool); the flow
+    passes over them (:mod:`gep.routing.flow_passes`).
     """
 
     key: str
     scratch: Scratch
-    algorithm: str
+    passes: FlowPasses
     #: C-factor digest → scratch holding that land cover's ``d_up``-free ``sdr`` (float32)
     delivery: dict[str, Scratch] = field(default_factory=dict)
 
@@ -316,8 +323,7 @@ def _route(
     has_drainage: bool,
     say: Callable[[str], None],
 ) -> Routed:
-    """Fill, slope, directions, order, accumulation, streams and S̄ (once per terrain)."""
-    algo = options["flow_dir_algorithm"]
+    """Fill, slope, directions, accumulation, streams and S̄ (once per terrain)."""
     cell = float(options["cell_size_m"])
     scratch = Scratch("gep-sdr-terrain-", tile=READ_WINDOW)
     valid = year["valid"]
@@ -333,48 +339,24 @@ def _route(
         band = terrain.slope_percent(filled[lo:hi], cell, valid[lo:hi])
         slope[rows] = band[rows.start - lo : rows.stop - lo].astype(_F32)
     say("flow directions")
-    release_free_memory()  # before each flow pass: the heap's free pages back first
-    ok = valid.load()
-    dem = filled.load()
-    fdir = flowdir.flow_dir_d8(dem, ok) if algo == "d8" else flowdir.flow_dir_mfd(dem, ok)
-    del dem, ok
+    passes = flow_passes(
+        filled, scratch["valid"], options["flow_dir_algorithm"], scratch, tile=ROUTE_TILE
+    )
     scratch.remove("filled")
     say("flow accumulation")
-    order = accumulation.topological_order(fdir, algo)
-    fa = accumulation.flow_accumulation(fdir, algo, order=order)
-    tfa = float(options["threshold_flow_accumulation"])
-    if algo == "d8":
-        stream = streams.extract_streams_d8(fa, tfa)
-    else:
-        stream = streams.extract_streams_mfd(fa, fdir, tfa, trace_threshold_proportion=0.7)
+    fa = scratch.create("fa", shape, np.float64)
+    passes.accumulate(None, fa)
+    stream = scratch.create("stream", shape, np.uint8)
+    passes.streams(fa, float(options["threshold_flow_accumulation"]), stream)
     if has_drainage:
-        stream[year["drainage"].load()] = 1
-    for name, a in (("fdir", fdir), ("fa", fa), ("stream", stream)):
-        scratch.save(name, a)
-    scratch.save("order", order[np.newaxis], tile=None)
-    del fa, stream
+        drainage = year["drainage"]
+        for rows in bands(shape):
+            stream[rows] = np.where(drainage[rows], np.uint8(1), stream[rows])
     say("S̄")
-    s_accumulated = _accumulated(scratch, fdir, order, algo, lambda rows: slope_weight(slope[rows]))
-    del fdir, order
+    s_accumulated = scratch.create("_accumulated", shape, np.float64)
+    passes.accumulate(lambda window: slope_weight(slope[window]), s_accumulated)
     _ratio_to_fa(scratch, s_accumulated, "s_bar")
-    return Routed(key, scratch, algo)
-
-
-def _accumulated(
-    scratch: Scratch,
-    fdir: np.ndarray,
-    order: np.ndarray,
-    algo: str,
-    weight: Callable[[slice], np.ndarray],
-) -> ScratchArray:
-    """Flow accumulation of per-pixel weights built band by band; saved as a scratch array."""
-    shape = fdir.shape
-    weights = np.empty(shape, dtype=_F32)
-    for rows in bands(shape):
-        weights[rows] = weight(rows)
-    accumulated = accumulation.flow_accumulation(fdir, algo, weights, order=order)
-    del weights
-    return scratch.save("_accumulated", accumulated)
+    return Routed(key, scratch, passes)
 
 
 def _ratio_to_fa(scratch: Scratch, accumulated: ScratchArray, name: str) -> None:
@@ -395,16 +377,14 @@ def _deliver(
     say: Callable[[str], None],
 ) -> Scratch:
     """W̄, D_up, D_dn, IC and SDR of one land cover (its C factors) on the routed terrain."""
-    algo = routed.algorithm
     cell = float(options["cell_size_m"])
     terrain_ = routed.scratch
     out = Scratch("gep-sdr-cover-", tile=READ_WINDOW)
     usle_c, slope = year["usle_c"], terrain_["slope"]
     shape = usle_c.shape
-    release_free_memory()
-    fdir, order = terrain_["fdir"].load(), terrain_["order"].load()[0]
     say("W̄")
-    w_accumulated = _accumulated(out, fdir, order, algo, lambda rows: cover_weight(usle_c[rows]))
+    w_accumulated = out.create("_accumulated", shape, np.float64)
+    routed.passes.accumulate(lambda window: cover_weight(usle_c[window]), w_accumulated)
     d_up = out.create("d_up", shape, np.float64)
     fa, s_bar = terrain_["fa"], terrain_["s_bar"]
     for rows in bands(shape):
@@ -413,26 +393,23 @@ def _deliver(
         d_up[rows] = upslope_in_place(w_bar, s_bar[rows], fa_band, cell)
     out.remove("_accumulated")
     say("D_dn")
-    ws_inverse = np.empty(shape, dtype=_F32)
+    ws_inverse = out.create("_ws_inverse", shape, _F32)
     for rows in bands(shape):
         ws_inverse[rows] = _F32(1) / (cover_weight(usle_c[rows]) * slope_weight(slope[rows]))
-    d_dn = distance.distance_to_channel(
-        fdir,
-        terrain_["stream"].load() == 1,
-        algo,
+    d_dn = out.create("d_dn", shape, np.float64)
+    routed.passes.distance(
+        terrain_["stream"],
         ws_inverse,
+        d_dn,
         convention="invest" if options["downslope_distance"] == "pixels" else "metres",
         cell_size=cell,
-        order=order,
     )
-    del ws_inverse, fdir, order
-    d_dn_file = out.save("d_dn", d_dn)
-    del d_dn
+    out.remove("_ws_inverse")
     say("SDR")
     sdr = out.create("sdr", shape, _F32)
     stream = terrain_["stream"]
     for rows in bands(shape):
-        ic = connectivity_index(d_up[rows], d_dn_file[rows])
+        ic = connectivity_index(d_up[rows], d_dn[rows])
         sdr[rows] = sediment_delivery_ratio(
             ic,
             stream[rows] == 1,
@@ -447,14 +424,13 @@ def _deliver(
 
 def _export(routed: Routed, delivery: Scratch, year: Scratch, options: dict[str, Any]) -> None:
     """RKLS, USLE, avoided erosion, E' and deposition of one year (export: :class:`StagedSdr`)."""
-    algo = routed.algorithm
     cell = float(options["cell_size_m"])
     terrain_ = routed.scratch
     shape = terrain_["valid"].shape
     sdr = delivery["sdr"]
     usle, avoided = year.create("usle", shape, _F32), year.create("avoided", shape, _F32)
     rkls = year.create("rkls", shape, _F32)
-    e_prime = np.empty(shape, dtype=_F32)  # the deposition pass reads it whole
+    e_prime = year.create("_e_prime", shape, _F32)
     for rows in bands(shape):
         stream = terrain_["stream"][rows]
         routed_band = {
@@ -471,13 +447,11 @@ def _export(routed: Routed, delivery: Scratch, year: Scratch, options: dict[str,
             cell,
             float(options["l_max"]),
         )
-        e_prime[rows] = loss["usle"] * (_F32(1) - sdr[rows])
-        e_prime[rows][stream == 1] = 0
+        e_band = loss["usle"] * (_F32(1) - sdr[rows])
+        e_band[stream == 1] = 0
+        e_prime[rows] = e_band
         usle[rows] = loss["usle"]
         avoided[rows] = loss["avoided_erosion"]
         rkls[rows] = loss["rkls"]
-    release_free_memory()
-    fdir, order = terrain_["fdir"].load(), terrain_["order"].load()[0]
-    trapped = deposition.deposition_in_place(fdir, algo, e_prime, sdr.load(), order)
-    del fdir, order, e_prime
-    year.save("deposition", trapped)
+    routed.passes.deposition(e_prime, sdr, year.create("deposition", shape, _F32))
+    year.remove("_e_prime")

@@ -115,6 +115,25 @@ def test_staged_equals_whole_arrays(small_pieces, algorithm, distance, drainage)
     assert np.nanmax(whole["sed_deposition"]) > 0
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "distance"), [("mfd", "pixels"), ("mfd", "metres"), ("d8", "pixels")]
+)
+def test_staged_with_routing_by_tiles_equals_whole_arrays(monkeypatch, algorithm, distance):
+    """Above the whole-grid size the flow passes go by tiles (here 256-pixel tiles, 3 × 3)."""
+    monkeypatch.setattr(staged, "ROUTE_TILE", 256)
+    staged.ROUTED.clear()
+    shape = (600, 700)
+    t = _terrain(4, shape)
+    options = _options(algorithm, distance)
+    whole = _whole(t, options, 0.5, True)
+    result = staged.staged_sdr(_reader(t, True), shape, options, has_drainage=True)
+    assert type(staged.ROUTED["last"].passes).__name__ == "TiledPasses"
+    for key in staged.RESULTS:
+        np.testing.assert_array_equal(result.array(key).load(), whole[key], err_msg=key)
+    assert np.nanmax(whole["sed_deposition"]) > 0
+    staged.ROUTED.clear()
+
+
 def test_routing_reused_for_another_year_and_recomputed_for_another_terrain(small_pieces):
     t = _terrain(11, (41, 37))
     options = _options("mfd")
