@@ -8,7 +8,7 @@ a box inside it are the whole raster's if every such flat meeting the box lies i
 window without touching a window edge that is not the raster's edge (the edge would read as
 nodata), and if the window is cut on the 256-pixel scan blocks (same plateau roots and
 tie-breaking). :func:`plateaus_escape` checks the first condition; callers grow the window
-until it holds (:func:`gep.routing.tiled_flow.directions`).
+on the sides it names until it holds (:func:`gep.routing.tiled_flow.directions`).
 
 References
 ----------
@@ -35,10 +35,20 @@ def _has_lower(dem, valid, r, c):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
+def _mark_edges(r, c, n_rows, n_cols, open_edges, hit):  # pragma: no cover - numba
+    """Set ``hit`` for each open window edge the pixel (r, c) lies on."""
+    hit[0] |= r == 0 and open_edges[0]
+    hit[1] |= r == n_rows - 1 and open_edges[1]
+    hit[2] |= c == 0 and open_edges[2]
+    hit[3] |= c == n_cols - 1 and open_edges[3]
+
+
+@numba.njit(cache=True)
 def _escapes(dem, valid, r0, r1, c0, c1, open_edges):  # pragma: no cover - numba
     n_rows, n_cols = dem.shape
     seen = np.zeros((n_rows, n_cols), dtype=np.uint8)
     queue = np.empty(64, dtype=np.int64)
+    hit = np.zeros(4, dtype=np.bool_)
     for r in range(r0, r1):
         for c in range(c0, c1):
             if seen[r, c] or not valid[r, c] or _has_lower(dem, valid, r, c):
@@ -51,13 +61,7 @@ def _escapes(dem, valid, r0, r1, c0, c1, open_edges):  # pragma: no cover - numb
                 head += 1
                 qr = q // n_cols
                 qc = q - qr * n_cols
-                if (
-                    (qr == 0 and open_edges[0])
-                    or (qr == n_rows - 1 and open_edges[1])
-                    or (qc == 0 and open_edges[2])
-                    or (qc == n_cols - 1 and open_edges[3])
-                ):
-                    return True
+                _mark_edges(qr, qc, n_rows, n_cols, open_edges, hit)
                 for d in range(8):
                     rn = qr + ROW_OFFSETS[d]
                     cn = qc + COL_OFFSETS[d]
@@ -66,7 +70,7 @@ def _escapes(dem, valid, r0, r1, c0, c1, open_edges):  # pragma: no cover - numb
                     if valid[rn, cn] and dem[rn, cn] == height:
                         seen[rn, cn] = 1
                         queue, head, tail = push(queue, head, tail, rn * n_cols + cn)
-    return False
+    return hit
 
 
 def plateaus_escape(
@@ -74,8 +78,10 @@ def plateaus_escape(
     valid: np.ndarray,
     box: tuple[slice, slice],
     open_edges: tuple[bool, bool, bool, bool],
-) -> bool:
-    """Whether a flat of a pixel of ``box`` with no lower neighbour reaches an open edge.
+) -> tuple[bool, bool, bool, bool]:
+    """Which open edges of the window the flats of the pixels of ``box`` reach.
+
+    The flats searched are those of the pixels of ``box`` with no lower neighbour.
 
     Parameters
     ----------
@@ -91,28 +97,28 @@ def plateaus_escape(
 
     Returns
     -------
-    bool
-        True if such a flat touches an open edge: the window must grow.
+    tuple of bool
+        Top, bottom, left, right: a flat touches that (open) edge, so the window must grow
+        on that side.
 
     Examples
     --------
     >>> import numpy as np
     >>> dem = np.array([[2.0, 1.0, 1.0, 1.0]])
     >>> ok = np.ones(dem.shape, dtype=bool)
-    >>> plateaus_escape(dem, ok, (slice(0, 1), slice(1, 2)), (False, False, False, True))
-    True
+    >>> plateaus_escape(dem, ok, (slice(0, 1), slice(1, 2)), (False, False, True, True))
+    (False, False, False, True)
     >>> plateaus_escape(dem, ok, (slice(0, 1), slice(1, 2)), (False, False, False, False))
-    False
+    (False, False, False, False)
     """
     rows, cols = box
-    return bool(
-        _escapes(
-            np.ascontiguousarray(dem, dtype=np.float64),
-            np.ascontiguousarray(valid, dtype=np.bool_),
-            rows.start,
-            rows.stop,
-            cols.start,
-            cols.stop,
-            np.array(open_edges, dtype=np.bool_),
-        )
+    hit = _escapes(
+        np.ascontiguousarray(dem, dtype=np.float64),
+        np.ascontiguousarray(valid, dtype=np.bool_),
+        rows.start,
+        rows.stop,
+        cols.start,
+        cols.stop,
+        np.array(open_edges, dtype=np.bool_),
     )
+    return (bool(hit[0]), bool(hit[1]), bool(hit[2]), bool(hit[3]))

@@ -18,8 +18,9 @@ for bit, with memory proportional to the number of candidates:
   candidates of its row, from a table of one entry per row): a pixel not among them is not
   a candidate, and the dense kernel would leave it unchanged.
 
-Memory: about 54 bytes per candidate (21 of inputs; a state byte, two queues, the scan
-order and its sort keys) plus 8 bytes per row; nothing per pixel of the grid.
+Memory: the inputs (21 bytes a candidate, 14 with FA given as levels), a state byte, the
+parts of two queues a trace uses and one row of blocks' scan order, plus 8 bytes per row;
+nothing per pixel of the grid.
 
 Whether a candidate is an outlet (it sends flow off the raster or into a NaN-FA pixel) needs
 its neighbours, so the caller computes it (:func:`candidates` does it on dense arrays).
@@ -131,20 +132,17 @@ def _trace_upstream(
 
 
 @numba.njit(cache=True)
-def _visit_order(index, n_cols, block_rows, block_cols):  # pragma: no cover - numba
-    """Candidate positions in the dense scan's order: blocks row-major, then pixels."""
-    n_block_cols = (n_cols + block_cols - 1) // block_cols
-    key = np.empty(index.size, dtype=np.int64)
-    for i in range(index.size):
+def _block_row_order(index, lo, hi, n_cols, block_rows, block_cols):  # pragma: no cover
+    """Positions ``lo..hi`` (one row of blocks) in the dense scan's order: blocks, then pixels."""
+    key = np.empty(hi - lo, dtype=np.int64)
+    for i in range(lo, hi):
         r = index[i] // n_cols
         c = index[i] - r * n_cols
-        block_r = r // block_rows
         block_c = c // block_cols
-        block = block_r * n_block_cols + block_c
-        key[i] = (block * block_rows + (r - block_r * block_rows)) * block_cols + (
+        key[i - lo] = (block_c * block_rows + r % block_rows) * block_cols + (
             c - block_c * block_cols
         )
-    return np.argsort(key, kind="mergesort")
+    return lo + np.argsort(key, kind="mergesort")
 
 
 @numba.njit(cache=True)
@@ -153,17 +151,22 @@ def _extract_streams_mfd_sparse(
 ):  # pragma: no cover - numba
     n = index.size
     state = np.zeros(n, dtype=np.uint8)  # 0 (or never visited), 1 stream, 2 provisional
+    # queues: only the slots a trace uses are ever touched (the pages of the rest stay free)
     queue = np.empty(n + 1, dtype=np.int64)
     back = np.empty(n + 1, dtype=np.int64)
     # first candidate of each row: neighbours are searched within one row (O(rows) memory)
     row_start = np.searchsorted(index, np.arange(dims[0] + 1, dtype=np.int64) * dims[1])
-    for p in _visit_order(index, dims[1], block_rows, block_cols):
-        if state[p] != 0:  # given a state by a trace: the dense scan skips it
-            continue
-        if not fa[p] >= threshold or not outlet[p]:  # NaN FA: never a start
-            continue
-        state[p] = 1
-        _trace_upstream(index, row_start, fa, fdir, state, p, threshold, trace, dims, queue, back)
+    for r0 in range(0, dims[0], block_rows):  # one row of blocks at a time: its own order
+        lo, hi = row_start[r0], row_start[min(r0 + block_rows, dims[0])]
+        for p in _block_row_order(index, lo, hi, dims[1], block_rows, block_cols):
+            if state[p] != 0:  # given a state by a trace: the dense scan skips it
+                continue
+            if not fa[p] >= threshold or not outlet[p]:  # NaN FA: never a start
+                continue
+            state[p] = 1
+            _trace_upstream(
+                index, row_start, fa, fdir, state, p, threshold, trace, dims, queue, back
+            )
     return index[state == 1]
 
 
@@ -190,8 +193,11 @@ def extract_streams_mfd_sparse(
         and unique. It must hold every pixel with ``FA >= min(threshold, trace)``
         (``trace = trace_threshold_proportion·threshold``); other pixels may be included
         (they never become streams) but cost memory and time.
-    fa : numpy.ndarray of float64
-        MFD flow accumulation of the candidates, pixels.
+    fa : numpy.ndarray of float64 (or float32, uint8)
+        MFD flow accumulation of the candidates, pixels; only compared with ``threshold``
+        and the trace threshold, so any code that orders the same way serves (e.g. uint8
+        2 where ``FA >= threshold``, 1 where ``FA >=`` the trace threshold, with
+        ``threshold=2`` and ``trace_threshold_proportion=0.5``: 1 byte a candidate).
     fdir : numpy.ndarray of int32
         MFD packed directions of the candidates (0: none).
     outlet : numpy.ndarray of bool
@@ -222,7 +228,9 @@ def extract_streams_mfd_sparse(
         )
     n_rows, n_cols = (int(s) for s in shape)
     idx = np.ascontiguousarray(index, dtype=np.int64)
-    fa64 = np.ascontiguousarray(fa, dtype=np.float64)
+    fa64 = np.ascontiguousarray(fa)
+    if fa64.dtype not in (np.float64, np.float32, np.uint8):
+        fa64 = fa64.astype(np.float64)
     fdir32 = np.ascontiguousarray(fdir, dtype=np.int32)
     out = np.ascontiguousarray(outlet, dtype=np.bool_)
     if idx.ndim != 1 or not idx.size == fa64.size == fdir32.size == out.size:

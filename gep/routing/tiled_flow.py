@@ -19,9 +19,9 @@ Memory: one tile (and its ring) of each array a pass reads, plus the border line
 tile (directions and the pass's values: a few bytes per pixel of tile perimeter). The
 arrays live in :class:`~gep.routing.scratch.Scratch` files tiled like the passes.
 
-Flow directions are local except on plateaus (:mod:`gep.kernels.plateaus`): each row of
-tiles is computed on whole rows grown by 256-row blocks until they hold every plateau of the
-band whole (:func:`directions`).
+Flow directions are local except on plateaus (:mod:`gep.kernels.plateaus`): each tile is
+computed on a window grown by 256-pixel blocks, on the sides its plateaus reach, until it
+holds them whole (:func:`directions`).
 
 References
 ----------
@@ -313,12 +313,11 @@ def directions(
     scratch: Scratch,
     tiling: Tiling,
 ) -> TiledDirections:
-    """D8 or MFD flow directions of a filled DEM by bands of tiles, equal to the whole raster's.
+    """D8 or MFD flow directions of a filled DEM, tile by tile, equal to the whole raster's.
 
-    Each row of tiles is computed on a window of whole rows grown by 256-row scan blocks
-    (:data:`gep.kernels._grid.TILE`) above and below, doubled until every plateau of the
-    band lies inside it (:func:`gep.kernels.plateaus.plateaus_escape`): memory of a band of
-    rows (about 15 bytes a pixel), not of the raster.
+    Each tile is computed on a window grown by 256-pixel scan blocks
+    (:data:`gep.kernels._grid.TILE`), the margin doubled on each side a plateau of the tile
+    reaches until every plateau lies inside it (:func:`gep.kernels.plateaus.plateaus_escape`).
 
     Parameters
     ----------
@@ -338,15 +337,11 @@ def directions(
     fdir = scratch.create("fdir", tiling.shape, dtype)
     edges = Edges(tiling, dtype, D8_NODATA if algo == "d8" else 0)
     height: dict[Tile, float] = {}
-    for i in range(tiling.counts[0]):
-        rows = tiling.window((i, 0))[0]
-        values, dem = _band_directions(filled, valid, algo, rows)
-        fdir[rows, :] = values
-        for j in range(tiling.counts[1]):
-            cols = tiling.window((i, j))[1]
-            edges.put((i, j), values[:, cols])
-            own = dem[:, cols]
-            height[(i, j)] = float(np.nanmax(own)) if np.isfinite(own).any() else -np.inf
+    for tile in tiling.tiles():
+        values, own = _tile_directions(filled, valid, algo, tiling, tile)
+        fdir[tiling.window(tile)] = values
+        edges.put(tile, values)
+        height[tile] = float(np.nanmax(own)) if np.isfinite(own).any() else -np.inf
     sends, receives = _links(edges, algo)
     return TiledDirections(tiling, algo, fdir, edges, height, sends, receives)
 
@@ -405,24 +400,28 @@ def _links(edges: Edges, algo: str) -> tuple[dict[Link, np.ndarray], dict[Link, 
     return sends, receives
 
 
-def _band_directions(
-    filled: ScratchArray, valid: ScratchArray, algo: str, rows: slice
+def _tile_directions(
+    filled: ScratchArray, valid: ScratchArray, algo: str, tiling: Tiling, tile: Tile
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Directions and filled DEM of a band of whole rows (see :func:`directions`).
+    """A tile's directions and filled DEM (see :func:`directions`).
 
-    The band is computed on a window of whole rows grown by 256-row blocks above and below,
-    doubled until every plateau of the band lies inside it.
+    The tile is computed on a window grown by 256 pixels on every side inside the raster,
+    and on each side a flat of the tile reaches, the margin on that side doubles until none
+    does: memory of the tile and of its flats, never of whole rows.
     """
-    n_rows = filled.shape[0]
-    margin = TILE
+    rows, cols = tiling.window(tile)
+    n_rows, n_cols = tiling.shape
+    margins = [TILE] * 4  # top, bottom, left, right
     while True:
-        r0, r1 = max(rows.start - margin, 0), min(rows.stop + margin, n_rows)
-        ok = valid[r0:r1]
-        dem = np.where(ok, filled[r0:r1], np.nan)
-        box = (slice(rows.start - r0, rows.stop - r0), slice(0, dem.shape[1]))
-        open_edges = (r0 > 0, r1 < n_rows, False, False)
-        if not any(open_edges) or not plateaus_escape(dem, ok, box, open_edges):
+        r0, r1 = max(rows.start - margins[0], 0), min(rows.stop + margins[1], n_rows)
+        c0, c1 = max(cols.start - margins[2], 0), min(cols.stop + margins[3], n_cols)
+        ok = valid[r0:r1, c0:c1]
+        dem = np.where(ok, filled[r0:r1, c0:c1], np.nan)
+        box = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
+        open_edges = (r0 > 0, r1 < n_rows, c0 > 0, c1 < n_cols)
+        reached = plateaus_escape(dem, ok, box, open_edges) if any(open_edges) else (False,) * 4
+        if not any(reached):
             break
-        margin *= 2
+        margins = [m * 2 if grow else m for m, grow in zip(margins, reached, strict=True)]
     kernel = flowdir.flow_dir_d8 if algo == "d8" else flowdir.flow_dir_mfd
     return np.ascontiguousarray(kernel(dem, ok)[box]), dem[box]

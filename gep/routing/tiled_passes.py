@@ -20,6 +20,7 @@ kernels); Barnes R. (2017) Environmental Modelling & Software 92, 202–212 (til
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -90,36 +91,30 @@ def streams(
             window = tiling.window(tile)
             out[window] = stream_kernels.extract_streams_d8(fa[window], threshold)
         return
-    found: list[tuple[np.ndarray, ...]] = []
-    for tile in tiling.tiles():
-        window = tiling.window(tile)
-        (rows, cols), inner = tiling.padded(tile)
-        fdir = routing.edges.ring(tile, routing.fdir[window])
-        values = fa_edges.ring(tile, fa[window])
-        index, fa_c, fdir_c, outlet = sparse_streams.candidates(
-            values, fdir, threshold, trace_threshold_proportion
-        )
-        r, c = np.divmod(index, values.shape[1])
-        own = (
-            (r >= inner[0].start)
-            & (r < inner[0].stop)
-            & (c >= inner[1].start)
-            & (c < inner[1].stop)
-        )
-        flat = (r[own] + rows.start) * tiling.shape[1] + (c[own] + cols.start)
-        found.append((flat, fa_c[own], fdir_c[own], outlet[own]))
-    index, fa_c, fdir_c, outlet = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    ordered = np.argsort(index, kind="stable")
+    trace = trace_threshold_proportion * threshold
+    parts = _candidates_by_band(routing, fa, fa_edges, threshold, trace)
+    total = sum(n for _, n in parts)
+    index = np.empty(total, dtype=np.int64)
+    level = np.empty(total, dtype=np.uint8)
+    fdir_c = np.empty(total, dtype=np.int32)
+    outlet = np.empty(total, dtype=bool)
+    start = 0
+    for path, n in parts:  # read back into the arrays: no second copy of all candidates
+        with np.load(path) as band:
+            for name, target in (
+                ("index", index),
+                ("level", level),
+                ("fdir", fdir_c),
+                ("outlet", outlet),
+            ):
+                target[start : start + n] = band[name]
+        path.unlink()
+        start += n
+    # FA as levels (2: >= threshold, 1: >= trace): 1 byte a candidate, the same comparisons
     stream = sparse_streams.extract_streams_mfd_sparse(
-        index[ordered],
-        fa_c[ordered],
-        fdir_c[ordered],
-        outlet[ordered],
-        tiling.shape,
-        threshold,
-        trace_threshold_proportion=trace_threshold_proportion,
+        index, level, fdir_c, outlet, tiling.shape, 2.0, trace_threshold_proportion=0.5
     )
-    del index, fa_c, fdir_c, outlet, ordered
+    del index, level, fdir_c, outlet
     for tile in tiling.tiles():
         rows, cols = tiling.window(tile)
         values = fa[rows, cols]
@@ -131,6 +126,46 @@ def streams(
         mine = (c >= cols.start) & (c < cols.stop)
         codes[r[mine] - rows.start, c[mine] - cols.start] = 1
         out[rows, cols] = codes
+
+
+def _candidates_by_band(
+    routing: TiledDirections, fa: ScratchArray, fa_edges: Edges, threshold: float, trace: float
+) -> list[tuple[Path, int]]:
+    """Stream candidates (``FA >= trace``) of each row of tiles, sorted, in scratch files.
+
+    Each file holds the flat ``index``, the FA ``level`` (2 at or above ``threshold``, 1 at or
+    above ``trace``), the direction and whether the pixel is an outlet (read on its ring).
+    """
+    tiling = routing.tiling
+    parts: list[tuple[Path, int]] = []
+    for i in range(tiling.counts[0]):
+        found = []
+        for j in range(tiling.counts[1]):
+            window = tiling.window((i, j))
+            (rows, cols), inner = tiling.padded((i, j))
+            fdir = routing.edges.ring((i, j), routing.fdir[window])
+            values = fa_edges.ring((i, j), fa[window])
+            index, fa_c, fdir_c, outlet = sparse_streams.candidates(
+                values, fdir, threshold, trace / threshold if threshold else 1.0
+            )
+            r, c = np.divmod(index, values.shape[1])
+            own = (r >= inner[0].start) & (r < inner[0].stop)
+            own &= (c >= inner[1].start) & (c < inner[1].stop)
+            flat = (r[own] + rows.start) * tiling.shape[1] + (c[own] + cols.start)
+            level = np.where(fa_c[own] >= threshold, 2, 1).astype(np.uint8)
+            found.append((flat, level, fdir_c[own], outlet[own]))
+        flat, level, fdir_c, outlet = (np.concatenate(p) for p in zip(*found, strict=True))
+        ordered = np.argsort(flat, kind="stable")
+        path = fa.scratch.path / f"stream-candidates-{i}.npz"
+        np.savez(
+            path,
+            index=flat[ordered],
+            level=level[ordered],
+            fdir=fdir_c[ordered],
+            outlet=outlet[ordered],
+        )
+        parts.append((path, int(flat.size)))
+    return parts
 
 
 def distance(
