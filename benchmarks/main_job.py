@@ -289,8 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         nargs="*",
         default=[],
         metavar="SERVICE@RESOLUTION",
-        help="leave a service out at a resolution, e.g. soil_retention@10 (its routing is not "
-        "streamed yet: a 10 m region does not fit in memory with it)",
+        help="leave a service out at a resolution, e.g. soil_retention@10 (to time the run "
+        "without its flow routing)",
     )
     args = parser.parse_args(argv)
     without: dict[float, list[str]] = {}

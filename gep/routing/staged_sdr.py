@@ -1,4 +1,4 @@
-"""InVEST's SDR in stages: per-pixel steps by bands, flow passes over compact whole grids.
+"""InVEST's SDR in stages: per-pixel steps by bands, flow passes whole or by tiles.
 
 :func:`staged_sdr` computes what :func:`gep.kernels.sdr.sdr_from_arrays` computes, with the
 same operations in the same order (so the same numbers, to the bit), but holds far less at

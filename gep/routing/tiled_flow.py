@@ -235,22 +235,21 @@ class TiledDirections:
         """Directions of a tile (block) and its ring; its topological order in that window.
 
         The order lists the tile's pixels with a direction, each after its donors in the
-        tile (the ring's are read as they are); flat indices in the padded window. A single
-        tile's order is computed once and kept in the scratch folder.
+        tile (the ring's are read as they are); flat indices in the padded window. Each
+        tile's (block's) order is computed once and kept in the scratch folder for the
+        later passes.
         """
         (_, _), inner = self.tiling.padded(tile)
         center = self.fdir[self.tiling.window(tile)]
         fdir = self.edges.ring(tile, center)
         i0, i1, j0, j1 = _block(tile)
-        single = i1 - i0 == 1 and j1 - j0 == 1
-        path = self.fdir.scratch.path / f"order-{i0}-{j0}.npy"
-        if single and path.exists():
+        path = self.fdir.scratch.path / f"order-{i0}-{i1}-{j0}-{j1}.npy"
+        if path.exists():
             return fdir, np.load(path), inner
         own = np.full(fdir.shape, self.nodata, dtype=fdir.dtype)
         own[inner] = center
         order = accumulation.topological_order(own, self.algorithm)
-        if single:
-            np.save(path, order)
+        np.save(path, order)
         return fdir, order, inner
 
     def propagate(self, solve: Solve, carried: Edges, *, downstream: bool, label: str) -> int:
