@@ -9,8 +9,10 @@ The kernels reproduce pygeoprocessing 2.4.11 (InVEST 3.20.2) routing pixel for p
 * :meth:`FlowRouting.streams` — D8 ``FA > threshold`` or MFD traced streams;
 * :meth:`FlowRouting.distance_to_channel` — InVEST's pixel-unit or Borselli's metre D_dn.
 
-Routing is global: the whole basin must be in memory (callers computing dask arrays do so on
-purpose). Arrays are 2-D numpy; NaN is nodata.
+These functions route a whole in-memory grid (callers computing dask arrays do so on
+purpose). Grids larger than memory go through :mod:`gep.routing.staged_sdr`, whose flow
+passes run by tiles (:mod:`gep.routing.tiled_flow`, :mod:`gep.routing.tiled_passes`) with
+the same results. Arrays are 2-D numpy; NaN is nodata.
 """
 
 from __future__ import annotations
