@@ -21,17 +21,7 @@ import numba
 import numpy as np
 
 from gep.kernels._grid import COL_OFFSETS, ROW_OFFSETS, push
-
-
-@numba.njit(cache=True)
-def _has_lower(dem, valid, r, c):  # pragma: no cover - numba
-    n_rows, n_cols = dem.shape
-    for d in range(8):
-        rn = r + ROW_OFFSETS[d]
-        cn = c + COL_OFFSETS[d]
-        if 0 <= rn < n_rows and 0 <= cn < n_cols and valid[rn, cn] and dem[rn, cn] < dem[r, c]:
-            return True
-    return False
+from gep.kernels.basins import is_flat
 
 
 @numba.njit(cache=True)
@@ -51,7 +41,8 @@ def _escapes(dem, valid, r0, r1, c0, c1, open_edges):  # pragma: no cover - numb
     hit = np.zeros(4, dtype=np.bool_)
     for r in range(r0, r1):
         for c in range(c0, c1):
-            if seen[r, c] or not valid[r, c] or _has_lower(dem, valid, r, c):
+            # D8's test (drops × 1/√2 on diagonals): it finds every pixel MFD finds flat
+            if seen[r, c] or not valid[r, c] or not is_flat(dem, valid, r, c):
                 continue
             height = dem[r, c]
             seen[r, c] = 1
