@@ -220,6 +220,7 @@ def write_windows(
     on_block: Callable[[tuple[slice, slice], list[np.ndarray]], None] | None = None,
     cog: bool = True,
     progress: Callable[[str], None] | None = None,
+    parallel: int = 1,
 ) -> dict[str, Path]:
     """Compute, write and hand over the outputs one window of the grid at a time.
 
@@ -227,8 +228,8 @@ def write_windows(
     window; they are written into ``out_dir/<name>.tif`` (tiled, the dtype given, NaN as the
     float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g. per-unit
     sums). The write and ``on_block`` of one window run in a second thread while the next
-    window is computed, so at most two windows are in memory; GDAL's block cache is held to
-    :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end: with ``cog``, as COGs
+    ``parallel`` windows are computed, so at most ``parallel + 1`` windows are in memory;
+    GDAL's block cache is held to :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end: with ``cog``, as COGs
     (ZSTD level 1, predictor 3) whose overviews were built from the windows as they were
     written (:mod:`gep.io.cog`); otherwise as the tiled ZSTD GeoTIFFs written
     (:mod:`gep.io.window_files`).
@@ -251,12 +252,18 @@ def write_windows(
         Rewrite each file as a Cloud-Optimized GeoTIFF with overviews at the end.
     progress : callable, optional
         Called with a short message every tenth of the windows.
+    parallel : int
+        Windows computed at once, in threads (``compute`` must be thread-safe), after the
+        first computed alone; each more holds one more window in memory. They are written
+        and handed over in order, so the sums are the same.
 
     Returns
     -------
     dict of str to Path
         The written files.
     """
+    import itertools
+    from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
     out_dir = Path(out_dir)
@@ -277,19 +284,29 @@ def write_windows(
 
         pending: Future[None] | None = None
         stack.enter_context(frozen_heap())
-        for k, window in enumerate(windows):
-            values = compute(window)
+        computers = stack.enter_context(ThreadPoolExecutor(max_workers=max(parallel, 1)))
+        todo = iter(windows)
+        computing: deque[tuple[tuple[slice, slice], Future[list[np.ndarray]]]] = deque()
+        for window in itertools.islice(todo, 1):  # the first alone: numba kernels compile or
+            computing.append((window, computers.submit(compute, window)))  # load in one thread
+        k = 0
+        while computing:
+            window, future = computing.popleft()
+            values = future.result()
+            for following in itertools.islice(todo, max(parallel, 1) - len(computing)):
+                computing.append((following, computers.submit(compute, following)))
             if pending is not None:
                 pending.result()
-            pending = pool.submit(finish, window, values)
+            pending = pool.submit(finish, window, values)  # in window order: the same sums
             del values
             # the xarray objects of a window's computation hold their arrays in reference
             # cycles: collected now, not when Python's generational thresholds come round
             # (without it a 10 m run's memory grew by about 7 MB per window)
             gc.collect()
             release_free_memory()  # the window's freed arrays, back to the system
-            if progress and (k + 1) % max(1, len(windows) // 10) == 0:
-                progress(f"{k + 1}/{len(windows)} blocks")
+            k += 1
+            if progress and k % max(1, len(windows) // 10) == 0:
+                progress(f"{k}/{len(windows)} blocks")
         if pending is not None:
             pending.result()
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):

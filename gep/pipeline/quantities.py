@@ -278,7 +278,9 @@ def _windows_written_and_summed(
             types.add(window, values)
 
     outputs = {f"{n}_{y}": (np.dtype(np.float32), da.attrs["units"]) for (n, y), da in meta.items()}
-    write_windows(outputs, grid, folder, compute, block=size, on_block=add, progress=progress)
+    write_windows(
+        outputs, grid, folder, compute, block=size, on_block=add, progress=progress, parallel=2
+    )
     return [accumulator.result() for accumulator in sums]
 
 
