@@ -91,8 +91,7 @@ def streams(
             window = tiling.window(tile)
             out[window] = stream_kernels.extract_streams_d8(fa[window], threshold)
         return
-    trace = trace_threshold_proportion * threshold
-    parts = _candidates_by_band(routing, fa, fa_edges, threshold, trace)
+    parts = _candidates_by_band(routing, fa, fa_edges, threshold, trace_threshold_proportion)
     total = sum(n for _, n in parts)
     index = np.empty(total, dtype=np.int64)
     level = np.empty(total, dtype=np.uint8)
@@ -129,12 +128,12 @@ def streams(
 
 
 def _candidates_by_band(
-    routing: TiledDirections, fa: ScratchArray, fa_edges: Edges, threshold: float, trace: float
+    routing: TiledDirections, fa: ScratchArray, fa_edges: Edges, threshold: float, proportion: float
 ) -> list[tuple[Path, int]]:
-    """Stream candidates (``FA >= trace``) of each row of tiles, sorted, in scratch files.
+    """Stream candidates (``FA >= proportion·threshold``) of each row of tiles, in scratch files.
 
     Each file holds the flat ``index``, the FA ``level`` (2 at or above ``threshold``, 1 at or
-    above ``trace``), the direction and whether the pixel is an outlet (read on its ring).
+    above the trace threshold), the direction and whether the pixel is an outlet (read on its ring).
     """
     tiling = routing.tiling
     parts: list[tuple[Path, int]] = []
@@ -146,7 +145,7 @@ def _candidates_by_band(
             fdir = routing.edges.ring((i, j), routing.fdir[window])
             values = fa_edges.ring((i, j), fa[window])
             index, fa_c, fdir_c, outlet = sparse_streams.candidates(
-                values, fdir, threshold, trace / threshold if threshold else 1.0
+                values, fdir, threshold, proportion
             )
             r, c = np.divmod(index, values.shape[1])
             own = (r >= inner[0].start) & (r < inner[0].stop)
