@@ -17,8 +17,10 @@ starts fast; the linkage layer's errors are recognised without importing it.
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
+import tempfile
 import traceback
 from enum import IntEnum
 from types import FrameType
@@ -112,6 +114,9 @@ def status_of(exc: BaseException) -> ExitStatus:
     if isinstance(exc, Terminated):
         err_console.print("[yellow]terminated (SIGTERM): no output folder was written[/yellow]")
         return ExitStatus.TERMINATED
+    if _disk_full(exc):
+        print_error(DISK_FULL_MESSAGE.format(error=exc, tmp=tempfile.gettempdir()))
+        return ExitStatus.WORK_FAILED
     status = getattr(exc, "exit_status", None)
     if status == ExitStatus.WORK_FAILED:
         print_error(str(exc))
@@ -135,6 +140,44 @@ def status_of(exc: BaseException) -> ExitStatus:
         return ExitStatus.WORK_FAILED
     err_console.print("[red]stopped before any output was written[/red]")
     return ExitStatus.BAD_INPUT
+
+
+#: What a full disk during work is told as (``{error}``: the error, ``{tmp}``: the scratch folder).
+DISK_FULL_MESSAGE = (
+    "a disk filled up during the work ({error}). gep keeps its "
+    "scratch files in the temporary folder {tmp} and stages the outputs beside the output "
+    "folder: free space on those disks, or point TMPDIR to a disk with more room "
+    "(e.g. TMPDIR=/data/tmp gep run ...), and run again"
+)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True if ``exc`` (or an error it was raised from) is a full disk (``ENOSPC``).
+
+    GDAL's write errors reach Python as rasterio errors whose text, not ``errno``, says so.
+
+    Examples
+    --------
+    >>> _disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    True
+    >>> _disk_full(RuntimeError("TIFFAppendToStrip: Write error; No space left on device"))
+    True
+    >>> _disk_full(OSError(errno.ENOENT, "No such file or directory"))
+    False
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(current):
+            return True
+        wrapped = getattr(current, "cause", None)  # RunFailedError keeps what stopped the work
+        current = (
+            wrapped if isinstance(wrapped, BaseException) else current.__cause__
+        ) or current.__context__
+    return False
 
 
 class GuardedGroup(TyperGroup):

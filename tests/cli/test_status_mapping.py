@@ -49,7 +49,8 @@ def _raiser(exc: BaseException):
         (KeyboardInterrupt(), 130, "interrupted"),
         (Terminated(), 143, "terminated"),
         (RuntimeError("an unexpected bug"), 3, "internal error"),
-        (RunFailedError(Path("out"), OSError("No space left on device")), 3, "not written"),
+        (RunFailedError(Path("out"), OSError("Permission denied")), 3, "not written"),
+        (RunFailedError(Path("out"), OSError(28, "No space left on device")), 3, "TMPDIR"),
     ],
 )
 def test_every_command_maps_errors_to_statuses(
@@ -86,3 +87,21 @@ def test_a_store_that_cannot_take_the_run_gives_a_warning(tmp_path, capsys):
     assert "was not added to the accounts store" in err and "gep store append" in err
     record_run(unfinished, tmp_path / "other.duckdb", enabled=False)
     assert not (tmp_path / "other.duckdb").exists()
+
+
+def test_a_full_disk_says_where_the_scratch_goes_and_what_was_left(monkeypatch, tmp_path):
+    """ENOSPC from GDAL (text only) or from Python (errno) names TMPDIR and the folder."""
+    from rasterio.errors import RasterioIOError
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    gdal = RasterioIOError("TIFFAppendToStrip:Write error at scanline 0; No space left on device")
+    for cause in (gdal, OSError(28, "No space left on device")):
+        monkeypatch.setattr("gep.cli.run_view.execute", _raiser(RunFailedError(Path("out"), cause)))
+        result = CliRunner().invoke(app, ["run", str(DEMO)])
+        assert result.exit_code == 3, result.output
+        text = " ".join(result.output.split())
+        assert "disk filled up" in text and str(tmp_path) in text and "TMPDIR" in text
+        assert "out was not written" in text
