@@ -17,7 +17,8 @@ import xarray as xr
 from gep.accounts.ecosystem_types import block_type_totals
 from gep.i18n import Language, column_label, level_label, text
 from gep.io.atomic import atomic_write
-from gep.io.reproducible import fixed_gdal_date, stabilise_xlsx
+from gep.io.reproducible import fixed_gdal_date
+from linkage.xlsx import write_sheets
 
 SYNTHETIC_FLAG = "inputs_synthetic"
 
@@ -38,31 +39,27 @@ def write_accounts_xlsx(
 ) -> Path:
     """One sheet per level, the GEP view, units, and prices with their years and sources.
 
-    Numbers are written as numbers (openpyxl keeps pandas' numeric dtypes); amounts stay exact
+    Numbers are written as numbers (:func:`linkage.xlsx.write_sheets`); amounts stay exact
     yuan. Sheet names and column headings are in ``language`` (:func:`gep.i18n.column_label`:
     English keeps the CSV column names, Chinese names each column and its unit, 元).
     """
 
-    def sheet(frame: pd.DataFrame, xl: pd.ExcelWriter, name: str) -> None:
-        labels = {c: column_label(str(c), language) for c in frame.columns}
-        frame.rename(columns=labels).to_excel(xl, sheet_name=name[:31], index=False)
+    def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns={c: column_label(str(c), language) for c in frame.columns})
 
     def write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for level, rows in accounts.groupby("level", sort=False):
-                sheet(rows, xl, level_label(str(level), language))
-            sheet(gep, xl, text(language, "sheet.gep"))
-            units = accounts.drop_duplicates(["level", "unit_id"])[
-                [
-                    c
-                    for c in ("unit_id", "unit_name", "level", "parent_id", "area_km2")
-                    if c in accounts
-                ]
-            ]
-            sheet(units, xl, text(language, "sheet.units"))
-            sheet(prices, xl, text(language, "sheet.prices"))
-            sheet(pd.DataFrame({"note": notes or []}), xl, text(language, "sheet.notes"))
-        stabilise_xlsx(tmp)
+        sheets = {
+            level_label(str(level), language): labelled(rows)
+            for level, rows in accounts.groupby("level", sort=False)
+        }
+        sheets[text(language, "sheet.gep")] = labelled(gep)
+        units = accounts.drop_duplicates(["level", "unit_id"])[
+            [c for c in ("unit_id", "unit_name", "level", "parent_id", "area_km2") if c in accounts]
+        ]
+        sheets[text(language, "sheet.units")] = labelled(units)
+        sheets[text(language, "sheet.prices")] = labelled(prices)
+        sheets[text(language, "sheet.notes")] = labelled(pd.DataFrame({"note": notes or []}))
+        write_sheets(tmp, sheets)
 
     return atomic_write(path, write)
 

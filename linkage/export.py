@@ -21,8 +21,8 @@ import pandas as pd
 from linkage.config import LinkConfig
 from linkage.defaults import sourced
 from linkage.finance import fund_allocation_table
-from linkage.reproducible import stabilise_xlsx
 from linkage.result import LinkResult
+from linkage.xlsx import write_sheets
 
 __all__ = ["ALLOCATION_COLUMNS", "allocation_json", "allocation_schema", "write_outputs"]
 
@@ -263,10 +263,7 @@ def _write_xlsx(result: LinkResult, path: Path, out_dir: Path) -> None:
         "资金分配表": fund_allocation_table(result),
         **{name.replace("_", " "): frame for name, frame in result.programmes.items()},
     }
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    stabilise_xlsx(path)
+    write_sheets(path, sheets)
 
 
 def _write_json(document: dict[str, Any], path: Path) -> None:
