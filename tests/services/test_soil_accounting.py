@@ -127,3 +127,38 @@ def test_ls_area_nodata_and_bad_input() -> None:
     assert np.isnan(out).all()
     with pytest.raises(ValueError, match="must be > 0"):
         ls_factor_area(np.array([5.0]), np.array([1.0]), 0.0)
+
+
+def _ls_area_numpy(s, fa, d, lam):
+    """The formula of :func:`ls_factor_area` written again as whole-array numpy (reference)."""
+    theta = np.arctan(s / 100.0)
+    sin = np.sin(theta)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beta = (sin / 0.0896) / (3.0 * np.power(sin, 0.8) + 0.56)
+        m = np.select([s <= 1, s <= 3.5, s <= 5, s <= 9], [0.2, 0.3, 0.4, 0.5], beta / (1 + beta))
+        x = np.abs(sin) + np.abs(np.cos(theta))
+        area = np.minimum(np.maximum(fa - 1.0, 0.0) * d * d, lam * d)
+        length = ((area + d * d) ** (m + 1) - area ** (m + 1)) / (d ** (m + 2) * x**m * 22.13**m)
+    steep = np.where(s < 9, 10.8 * sin + 0.03, 16.8 * sin - 0.5)
+    return np.where(np.isnan(s) | np.isnan(fa), np.nan, length * steep)
+
+
+@pytest.mark.parametrize("cell", [10.0, 30.0, 300.0])
+def test_the_compiled_ls_factor_is_the_formula_on_every_branch(cell):
+    """Every slope class (m = 0.2 … β/(1+β)), the class limits, the cap, FA = 1 and NaNs.
+
+    Tolerance: the transcendental functions of numpy and of the compiled code may differ in
+    their last bits; L differences two powers of about (λ_max/D)·D² and D², which amplifies a
+    relative error by at most about λ_max/D·(m+1) < 100 here (1e-10 is far above that).
+    """
+    rng = np.random.default_rng(3)
+    limits = np.array([0.0, 1.0, 3.5, 5.0, 9.0, 9.000001, 0.5, 200.0])
+    s = np.concatenate([limits, rng.uniform(0, 150, 20_000), [np.nan, 5.0]])
+    fa = np.concatenate([np.ones(limits.size), rng.uniform(1, 10**6, 20_000), [3.0, np.nan]])
+    fa[10:100] = 1.0
+    got = ls_factor_area(s, fa, cell, max_slope_length_m=305.0)
+    want = _ls_area_numpy(s, fa, cell, 305.0)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=0)
+    assert np.isnan(got[-2:]).all() and np.isfinite(got[:-2]).all()
+    grid = ls_factor_area(s[:-2].reshape(164, 122), fa[:-2].reshape(164, 122), cell)
+    assert grid.shape == (164, 122) and np.array_equal(grid.ravel(), got[:-2])
