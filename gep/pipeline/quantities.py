@@ -154,13 +154,11 @@ def stream_quantities(
             # no second copy is held while it runs
             if progress:
                 progress(f"{service} {year}")
-            result = run_service(cat, config, params, service, year, source=source)
-            arrays = {}
-            for name in SERVICES[service].spec.accounted:
-                da = result[name]
-                da.attrs["service"] = service
-                arrays[(name, year)] = da
-            del result  # its other outputs are freed before the write
+            arrays = _accounted(
+                run_service(cat, config, params, service, year, source=source), service, year
+            )
+            # nothing else may refer to the service's outputs: they hold its scratch files (a
+            # year of soil retention's: 7 GB at 10 m), removed once the last reference goes
             types.start(len(arrays))
             written = _write_and_sum(arrays, grid, folder, levels, size, progress, types)
             type_totals.update(zip(arrays, types.result(), strict=True))
@@ -213,6 +211,16 @@ class _TypeSums:
 def _key(window: tuple[slice, slice]) -> tuple[int, int, int, int]:
     rows, cols = window
     return (rows.start, rows.stop, cols.start, cols.stop)
+
+
+def _accounted(result: xr.Dataset, service: str, year: int) -> dict[tuple[str, int], xr.DataArray]:
+    """``(name, year) →`` each accounted output of a service's result, tagged with the service."""
+    arrays = {}
+    for name in SERVICES[service].spec.accounted:
+        da = result[name]
+        da.attrs["service"] = service
+        arrays[(name, year)] = da
+    return arrays
 
 
 def _accounted_meta(services: list[str], year: int) -> dict[tuple[str, int], xr.DataArray]:

@@ -137,3 +137,36 @@ def test_soil_retention_routed_by_tiles_in_the_streamed_run(both, monkeypatch, t
     for key, path in tiled.paths.items():
         with rasterio.open(path) as a, rasterio.open(streamed.paths[key]) as b:
             np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=str(key))
+
+
+def test_a_years_soil_retention_scratch_is_gone_before_the_next_year(both, monkeypatch, tmp_path):
+    """The staged SDR keeps a year's inputs and outputs in scratch files (7 GB at 10 m) that
+    are removed with their last reference: once the year is written and summed, nothing may
+    still refer to them (a loop variable once kept the last output, and with it the folder)."""
+    import gc
+
+    from gep.routing import staged_sdr
+    from gep.routing.scratch import Scratch
+
+    cat, config, params, levels, *_ = both
+    only = pipeline.restrict_services(config, ("soil_retention",))
+    live_years = []
+    run_service = pipeline.quantities.run_service
+
+    def spy(*args, **kwargs):
+        gc.collect()
+        live_years.append(
+            sum(
+                isinstance(o, Scratch) and o.path.name.startswith("gep-sdr-year-")
+                for o in gc.get_objects()
+            )
+        )
+        return run_service(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.quantities, "run_service", spy)
+    staged_sdr.ROUTED.clear()
+    try:
+        pipeline.stream_quantities(cat, only, params, levels, tmp_path, chunks=512)
+    finally:
+        staged_sdr.ROUTED.clear()
+    assert live_years == [0] * len(config.years) and len(config.years) == 2
