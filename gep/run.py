@@ -351,6 +351,7 @@ def _execute(
 
     reporter.stage("check inputs")
     cat = check_inputs(config)
+    _check_space(cat, config, out)
     lap("check inputs")
     stale = remove_stale_partials(out)
     with staged_folder(out) as tmp, _log_file(tmp / "run.log"):
@@ -386,6 +387,23 @@ def _execute(
         lap("report")
         _manifest(cat, config, acc, tmp, outputs, timings, warnings)
     return RunResult(Path(out).resolve(), acc, summary, allocation, timings, warnings)
+
+
+def _check_space(cat: Catalog, config: RunConfig, out: Path) -> None:
+    """Stop before any work if the disks cannot take the run (:mod:`gep.pipeline.space`)."""
+    from gep.pipeline.space import check_space, space_needed
+    from gep.services.spec import GLOBAL
+
+    rows, cols = cat.reference_grid().shape
+    years = len(config.years)
+    specs = [SERVICES[s].spec for s in config.services if s in SERVICES]
+    need = space_needed(
+        rows * cols,
+        quantities=sum(len(spec.accounted) for spec in specs),
+        years=years,
+        routed=any(spec.neighbourhood == GLOBAL for spec in specs),
+    )
+    check_space(need, out, what=f"{rows} × {cols} grid, {years} years")
 
 
 def _bulletins(
