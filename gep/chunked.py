@@ -229,10 +229,10 @@ def write_windows(
     float nodata, ``units`` tag) and given to ``on_block(window, values)`` (e.g. per-unit
     sums). The write and ``on_block`` of one window run in a second thread while the next
     ``parallel`` windows are computed, so at most ``parallel + 1`` windows are in memory;
-    GDAL's block cache is held to :data:`GDAL_CACHE_BYTES`. Files appear atomically at the end: with ``cog``, as COGs
-    (ZSTD level 1, predictor 3) whose overviews were built from the windows as they were
-    written (:mod:`gep.io.cog`); otherwise as the tiled ZSTD GeoTIFFs written
-    (:mod:`gep.io.window_files`).
+    GDAL's block cache is held to :data:`GDAL_CACHE_BYTES`. Files appear atomically at the
+    end: with ``cog``, as COGs (ZSTD level 1, predictor 3) whose overviews were built from the
+    windows as they were written (:mod:`gep.io.cog`); otherwise as the tiled ZSTD GeoTIFFs
+    written (:mod:`gep.io.window_files`).
 
     Parameters
     ----------

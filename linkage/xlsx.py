@@ -77,7 +77,7 @@ def _cells(series: pd.Series) -> list[Any]:
     if pd.api.types.is_integer_dtype(series) and not series.isna().any():
         return [int(v) for v in series.to_numpy()]
     if pd.api.types.is_float_dtype(series):
-        return [_float(v) for v in series.to_numpy(dtype=float)]
+        return [_float(v) for v in series.to_numpy(dtype=float, na_value=np.nan)]
     if pd.api.types.is_datetime64_any_dtype(series):
         return [None if pd.isna(v) else v.to_pydatetime() for v in series]
     return [_value(v) for v in series]

@@ -1,7 +1,7 @@
 """Byte-identical outputs for identical inputs: fixed times in XLSX and GeoPackage files.
 
-XLSX files go through :func:`linkage.reproducible.stabilise_xlsx` (shared with the linkage
-layer, which imports nothing from ``gep``). GeoPackages record a ``last_change`` time per
+XLSX files are written by :func:`linkage.xlsx.write_sheets`, which stabilises them (shared
+with the linkage layer, which imports nothing from ``gep``). GeoPackages record a ``last_change`` time per
 layer; :func:`fixed_gdal_date` makes GDAL write :func:`~linkage.reproducible.fixed_timestamp`
 instead of the wall clock (GDAL's ``OGR_CURRENT_DATE`` configuration option).
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from linkage.reproducible import fixed_timestamp, stabilise_xlsx
+from linkage.reproducible import fixed_timestamp
 
-__all__ = ["fixed_gdal_date", "fixed_timestamp", "stabilise_xlsx"]
+__all__ = ["fixed_gdal_date", "fixed_timestamp"]
 
 
 @contextlib.contextmanager

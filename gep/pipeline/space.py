@@ -6,8 +6,12 @@ folder**, beside which the outputs are staged until they are published
 (:func:`gep.io.atomic.staged_folder`). Both needs are estimated from the grid's size and the
 rasters the configuration writes, with figures measured on the sample region at 30 m and 10 m
 (``benchmarks/main_job.py``, free space sampled every 10 s) and set a little under them: the
-check is a **lower bound**. A run it refuses would have failed; a run it lets through can still
-fill a disk that other programs fill too, and then ends with a message (exit status 3).
+check is meant as a **lower bound**, so that a run it refuses would have failed, while a run it
+lets through can still fill a disk that other programs fill too (it then ends with a message,
+exit status 3). The scratch is raw arrays, so its figure holds for any data; the rasters'
+figure holds for grids about half inside the region, as the sample's (51 % of its cells are
+valid): a grid mostly outside its region compresses smaller, and there the output estimate
+can exceed what the run writes.
 
 Where both folders share a disk, the larger of the two needs is taken, not their sum: the
 scratch peaks while soil retention routes (before most rasters are published) and the rasters

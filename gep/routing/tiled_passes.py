@@ -91,6 +91,11 @@ def streams(
             window = tiling.window(tile)
             out[window] = stream_kernels.extract_streams_d8(fa[window], threshold)
         return
+    if not 0.0 <= trace_threshold_proportion <= 1.0:  # as the dense kernel: the levels need it
+        raise ValueError(
+            "streams: trace_threshold_proportion must be in [0, 1], "
+            f"got {trace_threshold_proportion}"
+        )
     parts = _candidates_by_band(routing, fa, fa_edges, threshold, trace_threshold_proportion)
     total = sum(n for _, n in parts)
     index = np.empty(total, dtype=np.int64)

@@ -25,6 +25,9 @@ def _frames() -> dict[str, pd.DataFrame]:
             "flag": [True, False] * (rows // 2),
             "with_gaps": np.where(np.arange(rows) % 7 == 0, np.nan, rng.random(rows)),
             "ints_with_gaps": pd.array([None if i % 5 == 0 else i for i in range(rows)], "Int64"),
+            "floats_with_gaps": pd.array(
+                [None if i % 4 == 0 else i / 3 for i in range(rows)], "Float64"
+            ),
             "text_with_gaps": [None if i % 3 == 0 else f"t{i}" for i in range(rows)],
             "extremes": np.where(np.arange(rows) % 2 == 0, np.inf, -np.inf),
             "when": pd.date_range("2020-01-01", periods=rows, freq="D"),

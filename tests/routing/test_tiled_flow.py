@@ -154,3 +154,32 @@ def test_tiles_must_follow_the_scan_blocks() -> None:
         tiled_flow.directions(
             sc.save("f", z), sc.save("v", z > 0), "mfd", sc, tiled_flow.Tiling((10, 10), 100)
         )
+
+
+@pytest.mark.parametrize("proportion", [0.3, 0.7, 1.0])
+def test_tiled_mfd_streams_take_any_trace_proportion(proportion: float) -> None:
+    """FA reaches the sparse trace as two levels (at the threshold, at the trace threshold):
+    the same streams as the dense kernel for any proportion it accepts, and the same refusal."""
+    from gep.routing import tiled_passes
+
+    z = _hills((600, 700), 2, flats=True)
+    ok = np.isfinite(z)
+    filled = fill.fill_pits(z, ok)
+    fdir = flowdir.flow_dir_mfd(filled, ok)
+    fa = accumulation.flow_accumulation(fdir, "mfd")
+    want = streams.extract_streams_mfd(fa, fdir, 150.0, trace_threshold_proportion=proportion)
+    sc = Scratch("gep-test-tiled-", tile=TILE)
+    passes = flow_passes(sc.save("filled", filled), sc.save("valid", ok), "mfd", sc, tile=TILE)
+    assert isinstance(passes, TiledPasses)
+    fa_tiled = sc.create("fa", fa.shape, fa.dtype)
+    edges = tiled_passes.accumulate(passes.routing, None, fa_tiled)
+    out = sc.create("stream", fa.shape, np.uint8)
+    tiled_passes.streams(
+        passes.routing, fa_tiled, edges, 150.0, out, trace_threshold_proportion=proportion
+    )
+    np.testing.assert_array_equal(out.load(), want)
+    assert (want == 1).sum() > 0
+    with pytest.raises(ValueError, match="trace_threshold_proportion"):
+        tiled_passes.streams(
+            passes.routing, fa_tiled, edges, 150.0, out, trace_threshold_proportion=1.5
+        )
